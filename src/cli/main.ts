@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+import { mintDemoToken } from './mint-token.js';
+import { serve } from './serve.js';
+import { validate } from './validate.js';
+
+const program = new Command('tollgate')
+  .description(
+    'External authorization sidecar for Envoy: verifies access tokens and applies per-route policy.',
+  )
+  .showHelpAfterError();
+
+program
+  .command('serve', { isDefault: true })
+  .description('start the ext_authz gRPC server')
+  .option('-c, --config <file>', 'configuration file (or TOLLGATE_CONFIG)')
+  .action(async (options: { config?: string }) => {
+    const file = options.config ?? process.env.TOLLGATE_CONFIG;
+    if (file === undefined) {
+      program.error('no configuration: pass --config FILE or set TOLLGATE_CONFIG');
+    } else {
+      process.exitCode = await serve(file);
+    }
+  });
+
+program
+  .command('validate')
+  .description('check a configuration file and exit non-zero if it is invalid')
+  .argument('<file>', 'configuration file')
+  .action((file: string) => {
+    process.exitCode = validate(file);
+  });
+
+program
+  .command('token')
+  .description(
+    'mint a token signed with the DEMO key shipped in examples/ (never use it in production)',
+  )
+  .option('--sub <subject>', 'subject claim', 'demo-user')
+  .option('--scope <scopes>', 'space-separated scopes', 'orders:read')
+  .option('--aud <audience>', 'audience claim', 'orders-api')
+  .option('--ttl <seconds>', 'lifetime in seconds', parsePositiveInteger, 300)
+  .option('--key <file>', 'private JWK to sign with (default: the demo key)')
+  .action(
+    async (options: { sub: string; scope: string; aud: string; ttl: number; key?: string }) => {
+      process.stdout.write(`${await mintDemoToken(options)}\n`);
+    },
+  );
+
+function parsePositiveInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number <= 0)
+    throw new InvalidArgumentError('must be a positive integer');
+  return number;
+}
+
+await program.parseAsync();

@@ -1,0 +1,176 @@
+import { z } from 'zod';
+
+/**
+ * The shape of tollgate's YAML configuration. Every object is strict: an unknown key is a
+ * mistake (usually a typo) and is refused at start-up rather than silently ignored.
+ * Semantic checks that need more than one field (patterns, references between sections) live in
+ * `compile-config.ts`.
+ */
+
+/** Asymmetric JWS algorithms. Symmetric (HS*) and `none` are never accepted: keys are public. */
+export const ASYMMETRIC_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+] as const;
+
+const name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be 1-63 letters, digits, ".", "_" or "-"');
+
+const headerName = z
+  .string()
+  .regex(/^[a-z0-9!#$%&'*+.^_`|~-]+$/, 'must be a lower-case HTTP header name');
+
+const algorithm = z.string().superRefine((value, context) => {
+  if ((ASYMMETRIC_ALGORITHMS as readonly string[]).includes(value)) return;
+  context.addIssue({
+    code: 'custom',
+    message: /^HS|^none$/i.test(value)
+      ? `"${value}" is a symmetric or unsigned algorithm; tollgate verifies with published public keys only`
+      : `"${value}" is not one of ${ASYMMETRIC_ALGORITHMS.join(', ')}`,
+  });
+});
+
+const jwksSource = z
+  .strictObject({
+    uri: z.url({ protocol: /^https?$/ }).optional(),
+    discovery: z.boolean().optional(),
+    file: z.string().min(1).optional(),
+    /** Timeout of one JWKS or discovery fetch, in milliseconds. Default 2000. */
+    timeoutMs: z.number().int().min(50).max(60_000).default(2000),
+    /** Minimum time between two refetches caused by an unknown `kid`, in seconds. Default 30. */
+    cooldownSeconds: z.number().min(0).max(3600).default(30),
+    /** Background refresh period of a remote key set, in seconds. Default 300. */
+    refreshSeconds: z.number().min(5).max(86_400).default(300),
+  })
+  .refine(
+    (source) =>
+      [source.uri !== undefined, source.discovery === true, source.file !== undefined].filter(
+        Boolean,
+      ).length === 1,
+    { message: 'set exactly one of uri, discovery: true, or file' },
+  );
+
+const credentialSource = z.union([
+  z.strictObject({
+    header: headerName,
+    /** Authentication scheme before the token, e.g. Bearer. Omit when the header holds the token. */
+    scheme: z
+      .string()
+      .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be an HTTP auth scheme')
+      .optional(),
+  }),
+  z.strictObject({
+    cookie: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a cookie name'),
+  }),
+]);
+
+const claimHeader = z.strictObject({
+  claim: z.string().min(1),
+  header: headerName,
+});
+
+const provider = z.strictObject({
+  name,
+  issuer: z.string().min(1),
+  audiences: z.array(z.string().min(1)).min(1),
+  jwks: jwksSource,
+  algorithms: z.array(algorithm).min(1).optional(),
+  clockSkewSeconds: z.number().min(0).max(300).default(30),
+  /** Longest accepted token lifetime (exp - iat) in seconds; unset means no limit. */
+  maxTokenAgeSeconds: z.number().int().positive().optional(),
+  credentials: z
+    .array(credentialSource)
+    .min(1)
+    .default([{ header: 'authorization', scheme: 'Bearer' }]),
+  claimHeaders: z.array(claimHeader).default([]),
+});
+
+const method = z
+  .string()
+  .regex(/^[A-Za-z]+$/, 'must be an HTTP method')
+  .transform((value) => value.toUpperCase());
+
+const rule = z
+  .strictObject({
+    name,
+    match: z
+      .strictObject({
+        hosts: z.array(z.string().min(1)).min(1).optional(),
+        paths: z.array(z.string().min(1)).min(1).optional(),
+        methods: z.array(method).min(1).optional(),
+      })
+      .default({}),
+    action: z.enum(['allow', 'deny']),
+    require: z
+      .strictObject({
+        /** Providers whose tokens this rule accepts; omit for any configured provider. */
+        providers: z.array(name).min(1).optional(),
+        /** Scopes the token must all carry. */
+        scopes: z
+          .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'must be a scope token'))
+          .optional(),
+      })
+      .optional(),
+  })
+  .refine((value) => !(value.action === 'deny' && value.require !== undefined), {
+    message: '`require` has no meaning on a deny rule',
+    path: ['require'],
+  });
+
+const listenAddress = z
+  .string()
+  .regex(
+    /^(unix:.+|(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5})$/,
+    'must be host:port, [ipv6]:port or unix:/path/to.sock',
+  );
+
+export const configSchema = z.strictObject({
+  listen: z.strictObject({ grpc: listenAddress }).default({ grpc: '127.0.0.1:9191' }),
+  providers: z.array(provider).default([]),
+  rules: z.array(rule).default([]),
+  defaultAction: z.enum(['allow', 'deny']).default('deny'),
+  paths: z
+    .strictObject({
+      /** What to do with %2F and %5C in a path: refuse with 400 (default) or keep them encoded. */
+      encodedSlashes: z.enum(['reject', 'keep']).default('reject'),
+    })
+    .default({ encodedSlashes: 'reject' }),
+  startup: z
+    .strictObject({
+      /** How long to wait for every provider's keys before reporting SERVING anyway, in ms. */
+      keyWaitMs: z.number().int().min(0).max(120_000).default(5000),
+    })
+    .default({ keyWaitMs: 5000 }),
+  cache: z
+    .strictObject({
+      /** Verified tokens kept in memory, each until its exp. Default 10000. */
+      maxTokens: z.number().int().min(0).max(1_000_000).default(10_000),
+    })
+    .default({ maxTokens: 10_000 }),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .default({ level: 'info' }),
+  /** Realm named in `www-authenticate` challenges. Default "tollgate". */
+  realm: z
+    .string()
+    .regex(/^[\x20\x21\x23-\x5b\x5d-\x7e]+$/, 'must be printable without quotes')
+    .default('tollgate'),
+});
+
+/** Configuration as written, after defaults. */
+export type RawConfig = z.output<typeof configSchema>;
+export type ProviderConfig = RawConfig['providers'][number];
+export type RuleConfig = RawConfig['rules'][number];
+export type CredentialSourceConfig = ProviderConfig['credentials'][number];

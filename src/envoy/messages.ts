@@ -1,0 +1,59 @@
+/**
+ * The parts of Envoy's ext_authz v3 messages that tollgate reads and writes, as @grpc/proto-loader
+ * decodes them (`keepCase`, enums as strings, bytes as Buffer, no defaults). The wire contract is
+ * `proto/envoy/service/auth/v3/*.proto`; these types only describe the decoded objects.
+ */
+
+export interface HeaderValue {
+  key?: string;
+  value?: string;
+  raw_value?: Buffer;
+}
+
+export interface HttpRequest {
+  id?: string;
+  method?: string;
+  headers?: Record<string, string>;
+  header_map?: { headers?: HeaderValue[] };
+  path?: string;
+  host?: string;
+  scheme?: string;
+  protocol?: string;
+}
+
+export interface CheckRequest {
+  attributes?: {
+    request?: { http?: HttpRequest };
+  };
+}
+
+/** google.protobuf.Value: protobufjs names well-known types' fields in camelCase even with keepCase. */
+export type StructValue =
+  | { stringValue: string }
+  | { boolValue: boolean }
+  | { numberValue: number }
+  | { listValue: { values: StructValue[] } }
+  | { structValue: Struct };
+
+export interface Struct {
+  fields: Record<string, StructValue>;
+}
+
+export interface HeaderValueOption {
+  header: { key: string; value: string };
+  append_action?: 'OVERWRITE_IF_EXISTS_OR_ADD' | 'APPEND_IF_EXISTS_OR_ADD';
+}
+
+export interface CheckResponse {
+  status: { code: number; message?: string };
+  ok_response?: {
+    headers: HeaderValueOption[];
+    headers_to_remove: string[];
+  };
+  denied_response?: {
+    status: { code: number };
+    headers: HeaderValueOption[];
+    body: string;
+  };
+  dynamic_metadata: Struct;
+}

@@ -1,0 +1,43 @@
+import { fileURLToPath } from 'node:url';
+import type { GrpcObject, ServiceDefinition } from '@grpc/grpc-js';
+import { loadPackageDefinition } from '@grpc/grpc-js';
+import { loadSync, type Options } from '@grpc/proto-loader';
+
+/** The `proto/` folder shipped with the package (same depth from src/ and dist/). */
+export const PROTO_DIR = fileURLToPath(new URL('../../proto', import.meta.url));
+
+/** Decoding options shared by the server and the tests' client. */
+export const PROTO_OPTIONS: Options = {
+  keepCase: true,
+  longs: String,
+  enums: String,
+  defaults: false,
+  oneofs: true,
+  includeDirs: [PROTO_DIR],
+};
+
+export interface ProtoServices {
+  readonly authorization: ServiceDefinition;
+  readonly health: ServiceDefinition;
+  readonly grpcObject: GrpcObject;
+}
+
+/** Loads Envoy's Authorization service and gRPC's Health service from `proto/`. */
+export function loadProtoServices(): ProtoServices {
+  const definition = loadSync(
+    ['envoy/service/auth/v3/external_auth.proto', 'grpc/health/v1/health.proto'],
+    PROTO_OPTIONS,
+  );
+  const grpcObject = loadPackageDefinition(definition);
+  const lookup = (path: string) =>
+    path
+      .split('.')
+      .reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], grpcObject) as {
+      service: ServiceDefinition;
+    };
+  return {
+    authorization: lookup('envoy.service.auth.v3.Authorization').service,
+    health: lookup('grpc.health.v1.Health').service,
+    grpcObject,
+  };
+}

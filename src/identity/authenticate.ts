@@ -1,0 +1,121 @@
+import { decodeJwt } from 'jose';
+import type { Identity } from '../pipeline/decision.js';
+import type { ReasonCode } from '../pipeline/reasons.js';
+import { lookUpCredential } from './credential-source.js';
+import type { JwtProvider } from './jwt-provider.js';
+import type { TokenCache } from './token-cache.js';
+import { verifyJwt } from './verify-jwt.js';
+
+export type AuthenticationFailureReason = Extract<
+  ReasonCode,
+  | 'credential_missing'
+  | 'credential_malformed'
+  | 'token_malformed'
+  | 'token_algorithm_not_allowed'
+  | 'token_key_unknown'
+  | 'token_signature_invalid'
+  | 'token_issuer_invalid'
+  | 'token_audience_invalid'
+  | 'token_expired'
+  | 'token_not_yet_valid'
+  | 'token_claims_invalid'
+  | 'provider_unavailable'
+  | 'internal_error'
+>;
+
+export type Authentication =
+  | { readonly ok: true; readonly identity: Identity }
+  | { readonly ok: false; readonly reason: AuthenticationFailureReason; readonly message: string };
+
+interface FoundToken {
+  readonly token: string;
+  /** Providers that read the place the token was found in. */
+  readonly providers: JwtProvider[];
+}
+
+/**
+ * Establishes who is calling, accepting tokens of the given providers only. RFC 6750 §2 lets a
+ * client send its token one way per request: two different tokens are refused, and a credential
+ * that is present but unusable is refused rather than treated as absent.
+ */
+export async function authenticate(
+  headers: Readonly<Record<string, string>>,
+  providers: readonly JwtProvider[],
+  cache: TokenCache,
+  nowSeconds: number,
+): Promise<Authentication> {
+  const found = findToken(headers, providers);
+  if (!('token' in found)) return found;
+  const { token } = found;
+
+  const cached = cache.get(token);
+  if (cached !== undefined && found.providers.some((p) => p.name === cached.identity.provider)) {
+    const provider = found.providers.find(
+      (p) => p.name === cached.identity.provider,
+    ) as JwtProvider;
+    if (cached.expiresAt <= nowSeconds - provider.clockSkewSeconds) {
+      return { ok: false, reason: 'token_expired', message: 'token has expired' };
+    }
+    return { ok: true, identity: cached.identity };
+  }
+
+  const provider = chooseProvider(token, found.providers);
+  if (!('keys' in provider)) return provider;
+
+  const outcome = await verifyJwt(token, provider, nowSeconds);
+  if (!outcome.ok) return outcome;
+  cache.set(token, outcome.verified, nowSeconds);
+  return { ok: true, identity: outcome.verified.identity };
+}
+
+function findToken(
+  headers: Readonly<Record<string, string>>,
+  providers: readonly JwtProvider[],
+): FoundToken | Authentication {
+  let token: string | undefined;
+  const readers: JwtProvider[] = [];
+
+  for (const provider of providers) {
+    for (const source of provider.credentials) {
+      const lookup = lookUpCredential(headers, source);
+      if (lookup.kind === 'absent') continue;
+      if (lookup.kind === 'malformed') {
+        return { ok: false, reason: 'credential_malformed', message: lookup.problem };
+      }
+      if (token !== undefined && token !== lookup.token) {
+        return {
+          ok: false,
+          reason: 'credential_malformed',
+          message: 'request carries more than one credential',
+        };
+      }
+      token = lookup.token;
+      if (!readers.includes(provider)) readers.push(provider);
+    }
+  }
+
+  if (token === undefined) {
+    return { ok: false, reason: 'credential_missing', message: 'a bearer token is required' };
+  }
+  return { token, providers: readers };
+}
+
+/** With several candidate providers, the token's (not yet verified) `iss` picks the one to try. */
+function chooseProvider(
+  token: string,
+  providers: readonly JwtProvider[],
+): JwtProvider | Authentication {
+  if (providers.length === 1) return providers[0] as JwtProvider;
+
+  let issuer: unknown;
+  try {
+    issuer = decodeJwt(token).iss;
+  } catch {
+    return { ok: false, reason: 'token_malformed', message: 'token is not a well-formed JWT' };
+  }
+  const provider = providers.find((candidate) => candidate.issuer === issuer);
+  if (provider === undefined) {
+    return { ok: false, reason: 'token_issuer_invalid', message: 'token iss is not accepted' };
+  }
+  return provider;
+}

@@ -1,0 +1,59 @@
+import { parseCookie } from 'cookie';
+
+/** Where a provider looks for its token in a request. */
+export type CredentialSource =
+  | { readonly kind: 'header'; readonly header: string; readonly scheme: string | undefined }
+  | { readonly kind: 'cookie'; readonly cookie: string };
+
+export type CredentialLookup =
+  | { readonly kind: 'absent' }
+  | { readonly kind: 'found'; readonly token: string }
+  | { readonly kind: 'malformed'; readonly problem: string };
+
+const ABSENT: CredentialLookup = { kind: 'absent' };
+
+/** RFC 6750 §2.1 b64token, the only token syntax a Bearer header may carry. */
+const B64_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/** Reads one credential source. A present but unusable credential is `malformed`, not absent. */
+export function lookUpCredential(
+  headers: Readonly<Record<string, string>>,
+  source: CredentialSource,
+): CredentialLookup {
+  if (source.kind === 'cookie') return lookUpCookie(headers.cookie, source.cookie);
+
+  const value = headers[source.header];
+  if (value === undefined) return ABSENT;
+  if (source.scheme === undefined) return toToken(value.trim(), source.header);
+
+  const space = value.indexOf(' ');
+  if (space < 0 || value.slice(0, space).toLowerCase() !== source.scheme.toLowerCase()) {
+    return {
+      kind: 'malformed',
+      problem: `${source.header} header does not use the ${source.scheme} scheme`,
+    };
+  }
+  return toToken(value.slice(space + 1).trim(), source.header);
+}
+
+function lookUpCookie(cookieHeader: string | undefined, name: string): CredentialLookup {
+  if (cookieHeader === undefined || !cookieHeader.includes(name)) return ABSENT;
+  const value = parseCookie(cookieHeader)[name];
+  if (value === undefined) return ABSENT;
+  return toToken(value, `${name} cookie`);
+}
+
+function toToken(token: string, where: string): CredentialLookup {
+  if (token.length === 0)
+    return { kind: 'malformed', problem: `${where} holds an empty credential` };
+  // Envoy joins repeated headers with ","; a comma is not b64token syntax, so two credentials in
+  // one request end here rather than being silently reduced to one.
+  if (!B64_TOKEN.test(token))
+    return { kind: 'malformed', problem: `${where} is not a single token` };
+  return { kind: 'found', token };
+}
+
+/** A stable key naming a source, to tell whether two providers read the same place. */
+export function describeSource(source: CredentialSource): string {
+  return source.kind === 'cookie' ? `cookie:${source.cookie}` : `header:${source.header}`;
+}

@@ -1,0 +1,88 @@
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { CompiledConfig } from '../config/compile-config.js';
+import { loadProtoServices } from '../envoy/proto-definitions.js';
+import { TokenCache } from '../identity/token-cache.js';
+import type { Logger } from '../log/logger.js';
+import { Decider } from '../pipeline/decide.js';
+import { createCheckHandler } from './check-handler.js';
+import { HealthService } from './health.js';
+import { watchKeySets } from './key-set-watch.js';
+
+const AUTHORIZATION_SERVICE = 'envoy.service.auth.v3.Authorization';
+
+export interface RunningServer {
+  /** The bound address: `host:port` with the real port, or `unix:/path`. */
+  readonly address: string;
+  readonly health: HealthService;
+  readonly decider: Decider;
+  /** NOT_SERVING, finish in-flight Checks (up to `graceMs`), then close. */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly logger: Logger;
+  /** Clock for token time checks, in seconds since the epoch. Tests freeze it. */
+  readonly nowSeconds?: () => number;
+}
+
+/**
+ * Binds the gRPC server, loads every provider's keys, and reports SERVING once they are loaded
+ * or `startup.keyWaitMs` has passed (a provider still without keys then answers 503 for its
+ * tokens until a fetch succeeds).
+ */
+export async function startServer(
+  config: CompiledConfig,
+  options: StartOptions,
+): Promise<RunningServer> {
+  const { logger } = options;
+  const services = loadProtoServices();
+  const cache = new TokenCache(config.cacheMaxTokens);
+  const decider = new Decider(config.policy, cache, options.nowSeconds);
+  const health = new HealthService([AUTHORIZATION_SERVICE]);
+
+  const server = new Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
+  server.addService(services.authorization, { Check: createCheckHandler(decider, logger) });
+  server.addService(services.health, health.handlers);
+  const address = await bind(server, config.listen);
+
+  const keys = watchKeySets([...config.policy.providers.values()], logger);
+  await keys.waitForFirstLoad(config.startupKeyWaitMs);
+  health.setStatus('SERVING');
+  logger.info({ address }, 'serving');
+
+  return {
+    address,
+    health,
+    decider,
+    shutdown: (graceMs = 10_000) => {
+      health.setStatus('NOT_SERVING');
+      health.endWatches();
+      keys.stop();
+      return closeGracefully(server, graceMs);
+    },
+  };
+}
+
+function bind(server: Server, listen: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(listen, ServerCredentials.createInsecure(), (error, port) => {
+      if (error !== null) {
+        reject(new Error(`cannot listen on ${listen}: ${error.message}`));
+        return;
+      }
+      resolve(
+        listen.startsWith('unix:') ? listen : `${listen.slice(0, listen.lastIndexOf(':'))}:${port}`,
+      );
+    });
+  });
+}
+
+function closeGracefully(server: Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => server.forceShutdown(), graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(force);
+      resolve();
+    });
+  });
+}
