@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 import { mintDemoToken } from './mint-token.js';
+import { sendCheck } from './send-check.js';
 import { serve } from './serve.js';
 import { validate } from './validate.js';
 
@@ -46,6 +47,39 @@ program
       process.stdout.write(`${await mintDemoToken(options)}\n`);
     },
   );
+
+program
+  .command('check')
+  .description('send one CheckRequest to a running tollgate, as Envoy would, and print the answer')
+  .option('--address <address>', 'tollgate gRPC address', '127.0.0.1:9191')
+  .option('--method <method>', 'HTTP method', 'GET')
+  .option('--host <host>', 'HTTP host (:authority)', 'orders.example.com')
+  .option('--path <path>', 'HTTP path with query', '/')
+  .option('--token <token>', 'bearer token for the authorization header')
+  .option('-H, --header <header>', 'extra request header "name: value" (repeatable)', collect, [])
+  .option('--timeout <ms>', 'gRPC deadline in milliseconds', parsePositiveInteger, 1000)
+  .action(
+    async (options: {
+      address: string;
+      method: string;
+      host: string;
+      path: string;
+      token?: string;
+      header: string[];
+      timeout: number;
+    }) => {
+      process.exitCode = await sendCheck({
+        ...options,
+        method: options.method.toUpperCase(),
+        headers: options.header,
+        timeoutMs: options.timeout,
+      });
+    },
+  );
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
 
 function parsePositiveInteger(value: string): number {
   const number = Number(value);

@@ -28,6 +28,7 @@ export interface CompiledConfig {
 
 /** Headers a claim may never be copied into: they steer routing or framing, not identity. */
 const FORBIDDEN_CLAIM_HEADERS = new Set([
+  'cookie',
   'host',
   'content-length',
   'transfer-encoding',
@@ -97,7 +98,7 @@ function compileProviders(
   configs.forEach((config, index) => {
     const at = `providers[${index}]`;
     config.claimHeaders.forEach(({ header }, headerIndex) => {
-      if (FORBIDDEN_CLAIM_HEADERS.has(header)) {
+      if (FORBIDDEN_CLAIM_HEADERS.has(header) || header.startsWith('x-envoy-')) {
         problems.push(
           `${at}.claimHeaders[${headerIndex}].header: "${header}" cannot carry a claim`,
         );

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
+import type { z } from 'zod';
 import { type CompiledConfig, compileConfig } from './compile-config.js';
 import { ConfigError, formatFieldPath } from './config-error.js';
 import { configSchema } from './schema.js';
@@ -24,18 +25,32 @@ export function loadConfig(file: string): CompiledConfig {
 export function parseConfig(text: string, file: string): CompiledConfig {
   const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
+    // prettyErrors puts a source excerpt after the first line, which ends with "column N:".
     throw new ConfigError(
       file,
-      document.errors.map((error) => `YAML: ${error.message.split('\n')[0]}`),
+      document.errors.map((error) => `YAML: ${error.message.split('\n')[0]?.replace(/:$/, '')}`),
     );
   }
 
-  const parsed = configSchema.safeParse(document.toJS() ?? {});
-  if (!parsed.success) {
-    throw new ConfigError(
-      file,
-      parsed.error.issues.map((issue) => `${formatFieldPath(issue.path)}: ${issue.message}`),
-    );
+  // Unresolved aliases and alias bombs are only found while building values, as ReferenceError.
+  let value: unknown;
+  try {
+    value = document.toJS();
+  } catch (error) {
+    throw new ConfigError(file, [
+      `YAML: ${error instanceof Error ? error.message : String(error)}`,
+    ]);
   }
+
+  const parsed = configSchema.safeParse(value ?? {});
+  if (!parsed.success) throw new ConfigError(file, parsed.error.issues.flatMap(describeIssue));
   return compileConfig(parsed.data, { file, baseDir: dirname(resolve(file)) });
+}
+
+/** One problem per unknown key, named by its own path, so a typo reads `rules[0].match.pathz`. */
+function describeIssue(issue: z.core.$ZodIssue): string[] {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => `${formatFieldPath([...issue.path, key])}: unknown option`);
+  }
+  return [`${formatFieldPath(issue.path)}: ${issue.message}`];
 }

@@ -42,7 +42,7 @@ const algorithm = z.string().superRefine((value, context) => {
 
 const jwksSource = z
   .strictObject({
-    uri: z.url({ protocol: /^https?$/ }).optional(),
+    uri: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
     discovery: z.boolean().optional(),
     file: z.string().min(1).optional(),
     /** Timeout of one JWKS or discovery fetch, in milliseconds. Default 2000. */
@@ -60,19 +60,22 @@ const jwksSource = z
     { message: 'set exactly one of uri, discovery: true, or file' },
   );
 
-const credentialSource = z.union([
-  z.strictObject({
-    header: headerName,
-    /** Authentication scheme before the token, e.g. Bearer. Omit when the header holds the token. */
-    scheme: z
-      .string()
-      .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be an HTTP auth scheme')
-      .optional(),
-  }),
-  z.strictObject({
-    cookie: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a cookie name'),
-  }),
-]);
+const credentialSource = z.union(
+  [
+    z.strictObject({
+      header: headerName,
+      /** Authentication scheme before the token, e.g. Bearer. Omit when the header holds the token. */
+      scheme: z
+        .string()
+        .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be an HTTP auth scheme')
+        .optional(),
+    }),
+    z.strictObject({
+      cookie: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a cookie name'),
+    }),
+  ],
+  { error: 'must be { header, scheme } (scheme optional) or { cookie }' },
+);
 
 const claimHeader = z.strictObject({
   claim: z.string().min(1),
@@ -132,7 +135,11 @@ const listenAddress = z
   .regex(
     /^(unix:.+|(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5})$/,
     'must be host:port, [ipv6]:port or unix:/path/to.sock',
-  );
+  )
+  .refine((value) => {
+    const port = /^(?!unix:).*:(\d+)$/.exec(value)?.[1];
+    return port === undefined || Number(port) <= 65_535;
+  }, 'port must be 0-65535');
 
 export const configSchema = z.strictObject({
   listen: z.strictObject({ grpc: listenAddress }).default({ grpc: '127.0.0.1:9191' }),

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import type { GrpcObject, ServiceDefinition } from '@grpc/grpc-js';
+import type { ServiceClientConstructor, ServiceDefinition } from '@grpc/grpc-js';
 import { loadPackageDefinition } from '@grpc/grpc-js';
 import { loadSync, type Options } from '@grpc/proto-loader';
 
@@ -19,7 +19,9 @@ export const PROTO_OPTIONS: Options = {
 export interface ProtoServices {
   readonly authorization: ServiceDefinition;
   readonly health: ServiceDefinition;
-  readonly grpcObject: GrpcObject;
+  /** Client constructors, for `tollgate check`, the tests and the benchmark. */
+  readonly AuthorizationClient: ServiceClientConstructor;
+  readonly HealthClient: ServiceClientConstructor;
 }
 
 /** Loads Envoy's Authorization service and gRPC's Health service from `proto/`. */
@@ -32,12 +34,16 @@ export function loadProtoServices(): ProtoServices {
   const lookup = (path: string) =>
     path
       .split('.')
-      .reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], grpcObject) as {
-      service: ServiceDefinition;
-    };
+      .reduce<unknown>(
+        (node, key) => (node as Record<string, unknown>)[key],
+        grpcObject,
+      ) as ServiceClientConstructor;
+  const AuthorizationClient = lookup('envoy.service.auth.v3.Authorization');
+  const HealthClient = lookup('grpc.health.v1.Health');
   return {
-    authorization: lookup('envoy.service.auth.v3.Authorization').service,
-    health: lookup('grpc.health.v1.Health').service,
-    grpcObject,
+    authorization: AuthorizationClient.service,
+    health: HealthClient.service,
+    AuthorizationClient,
+    HealthClient,
   };
 }
