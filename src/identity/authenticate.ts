@@ -38,22 +38,22 @@ interface FoundToken {
  * client send its token one way per request: two different tokens are refused, and a credential
  * that is present but unusable is refused rather than treated as absent.
  */
-export async function authenticate(
+export function authenticate(
   headers: Readonly<Record<string, string>>,
   providers: readonly JwtProvider[],
   cache: TokenCache,
   nowSeconds: number,
-): Promise<Authentication> {
+): Authentication | Promise<Authentication> {
   const found = findToken(headers, providers);
   if (!('token' in found)) return found;
   const { token } = found;
 
+  // A token seen before is answered without a promise: the common case stays synchronous.
   const cached = cache.get(token);
-  if (cached !== undefined && found.providers.some((p) => p.name === cached.identity.provider)) {
-    const provider = found.providers.find(
-      (p) => p.name === cached.identity.provider,
-    ) as JwtProvider;
-    if (cached.expiresAt <= nowSeconds - provider.clockSkewSeconds) {
+  const cachedProvider =
+    cached && found.providers.find((provider) => provider.name === cached.identity.provider);
+  if (cached !== undefined && cachedProvider !== undefined) {
+    if (cached.expiresAt <= nowSeconds - cachedProvider.clockSkewSeconds) {
       return { ok: false, reason: 'token_expired', message: 'token has expired' };
     }
     return { ok: true, identity: cached.identity };
@@ -61,7 +61,15 @@ export async function authenticate(
 
   const provider = chooseProvider(token, found.providers);
   if (!('keys' in provider)) return provider;
+  return verifyAndRemember(token, provider, cache, nowSeconds);
+}
 
+async function verifyAndRemember(
+  token: string,
+  provider: JwtProvider,
+  cache: TokenCache,
+  nowSeconds: number,
+): Promise<Authentication> {
   const outcome = await verifyJwt(token, provider, nowSeconds);
   if (!outcome.ok) return outcome;
   cache.set(token, outcome.verified, nowSeconds);
@@ -100,13 +108,15 @@ function findToken(
   return { token, providers: readers };
 }
 
-/** With several candidate providers, the token's (not yet verified) `iss` picks the one to try. */
+/**
+ * The token's (not yet verified) `iss` picks the provider to try, even when there is only one:
+ * a foreign token is then refused as token_issuer_invalid before its unknown `kid` can cost a
+ * JWKS fetch, whatever the number of providers the rule accepts.
+ */
 function chooseProvider(
   token: string,
   providers: readonly JwtProvider[],
 ): JwtProvider | Authentication {
-  if (providers.length === 1) return providers[0] as JwtProvider;
-
   let issuer: unknown;
   try {
     issuer = decodeJwt(token).iss;

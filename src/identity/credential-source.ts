@@ -40,7 +40,21 @@ function lookUpCookie(cookieHeader: string | undefined, name: string): Credentia
   if (cookieHeader === undefined || !cookieHeader.includes(name)) return ABSENT;
   const value = parseCookie(cookieHeader)[name];
   if (value === undefined) return ABSENT;
+  // parseCookie keeps the first of several same-named cookies, and Envoy joins repeated cookie
+  // headers with "; ": a second, different token must be refused, not silently dropped.
+  if (new Set(rawCookieValues(cookieHeader, name)).size > 1) {
+    return { kind: 'malformed', problem: `request carries more than one ${name} cookie` };
+  }
   return toToken(value, `${name} cookie`);
+}
+
+function rawCookieValues(cookieHeader: string, name: string): string[] {
+  return cookieHeader.split(';').flatMap((pair) => {
+    const equals = pair.indexOf('=');
+    return equals >= 0 && pair.slice(0, equals).trim() === name
+      ? [pair.slice(equals + 1).trim()]
+      : [];
+  });
 }
 
 function toToken(token: string, where: string): CredentialLookup {

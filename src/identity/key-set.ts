@@ -152,16 +152,25 @@ export class KeySet {
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
     } catch (error) {
-      const timedOut = error instanceof Error && error.name === 'TimeoutError';
-      throw new Error(
-        `${url}: ${timedOut ? `no answer within ${this.options.timeoutMs} ms` : 'fetch failed'}`,
-      );
+      throw this.#fetchError(url, error);
     }
     if (response.status !== 200) {
       await response.body?.cancel();
       throw new Error(`${url}: HTTP ${response.status}`);
     }
-    return response.text();
+    try {
+      return await response.text();
+    } catch (error) {
+      // The timeout covers the body too: a server may send its headers and then stall.
+      throw this.#fetchError(url, error);
+    }
+  }
+
+  #fetchError(url: string, error: unknown): Error {
+    const timedOut = error instanceof Error && error.name === 'TimeoutError';
+    return new Error(
+      `${url}: ${timedOut ? `no answer within ${this.options.timeoutMs} ms` : 'fetch failed'}`,
+    );
   }
 }
 

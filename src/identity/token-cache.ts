@@ -4,7 +4,7 @@ import type { Identity } from '../pipeline/decision.js';
 /** A token that verified, with the time bounds that still have to hold on each reuse. */
 export interface VerifiedToken {
   readonly identity: Identity;
-  /** exp, in seconds since the epoch. */
+  /** exp, or iat plus the provider's maximum token age when sooner; seconds since the epoch. */
   readonly expiresAt: number;
   /** nbf, in seconds since the epoch, or undefined. */
   readonly notBefore: number | undefined;

@@ -1,4 +1,4 @@
-import { errors, type JWTPayload, jwtVerify } from 'jose';
+import { decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from 'jose';
 import type { Identity } from '../pipeline/decision.js';
 import type { ReasonCode } from '../pipeline/reasons.js';
 import type { JwtProvider } from './jwt-provider.js';
@@ -49,7 +49,7 @@ export async function verifyJwt(
         : { maxTokenAge: provider.maxTokenAgeSeconds }),
     }));
   } catch (error) {
-    return classifyFailure(error);
+    return classifyFailure(error, token);
   }
 
   // jose checks iat only together with maxTokenAge; a token issued in the future is as suspect
@@ -72,6 +72,12 @@ function toVerifiedToken(payload: JWTPayload, provider: JwtProvider): VerifyOutc
   if (scopes === undefined)
     return fail('token_claims_invalid', 'scope is neither a string nor an array of strings');
 
+  // A cached token is reused until expiresAt, so a maximum age has to end it there too.
+  const expiresAt =
+    provider.maxTokenAgeSeconds === undefined || typeof payload.iat !== 'number'
+      ? (exp as number)
+      : Math.min(exp as number, payload.iat + provider.maxTokenAgeSeconds);
+
   const identity: Identity = {
     provider: provider.name,
     issuer: provider.issuer,
@@ -80,7 +86,7 @@ function toVerifiedToken(payload: JWTPayload, provider: JwtProvider): VerifyOutc
     scopes,
     claims: payload,
   };
-  return { ok: true, verified: { identity, expiresAt: exp as number, notBefore: nbf } };
+  return { ok: true, verified: { identity, expiresAt, notBefore: nbf } };
 }
 
 /** Scopes from `scope` (RFC 9068 §2.2.3, space-separated) or `scp` (an array, or a string). */
@@ -92,7 +98,7 @@ function readScopes(payload: JWTPayload): string[] | undefined {
   return undefined;
 }
 
-function classifyFailure(error: unknown): VerifyOutcome {
+function classifyFailure(error: unknown, token: string): VerifyOutcome {
   if (error instanceof KeysUnavailableError) {
     return fail('provider_unavailable', "the provider's keys are not available");
   }
@@ -112,8 +118,13 @@ function classifyFailure(error: unknown): VerifyOutcome {
   ) {
     return fail('token_signature_invalid', 'token signature is invalid');
   }
-  if (error instanceof errors.JOSENotSupported)
-    return fail('token_algorithm_not_allowed', 'token alg is not supported');
+  if (error instanceof errors.JOSENotSupported) {
+    // jose also raises this for a `crit` parameter it does not know, before it looks at alg;
+    // RFC 7515 §4.1.11 makes such a JWS invalid whatever its alg.
+    return declaresCritical(token)
+      ? fail('token_malformed', 'token requires a header extension that is not supported')
+      : fail('token_algorithm_not_allowed', 'token alg is not supported');
+  }
   if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) {
     return fail('token_malformed', 'token is not a well-formed JWT');
   }
@@ -138,15 +149,26 @@ function classifyClaimFailure(
       return missing
         ? fail('token_audience_invalid', 'token has no aud')
         : fail('token_audience_invalid', 'token aud does not name this service');
+    // jose reports a missing or non-numeric nbf/iat under the same claim: only a failed time
+    // check means "not yet valid".
     case 'nbf':
+      if (error.reason !== 'check_failed') break;
       return fail('token_not_yet_valid', 'token is not valid yet');
     case 'iat':
+      if (error.reason !== 'check_failed') break;
       return fail('token_not_yet_valid', 'token iat is in the future');
-    default:
-      return fail(
-        'token_claims_invalid',
-        missing ? `token has no ${error.claim}` : `token ${error.claim} is invalid`,
-      );
+  }
+  return fail(
+    'token_claims_invalid',
+    missing ? `token has no ${error.claim}` : `token ${error.claim} is invalid`,
+  );
+}
+
+function declaresCritical(token: string): boolean {
+  try {
+    return decodeProtectedHeader(token).crit !== undefined;
+  } catch {
+    return false;
   }
 }
 
