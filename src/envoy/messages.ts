@@ -1,7 +1,7 @@
 /**
- * The parts of Envoy's ext_authz v3 messages that tollgate reads and writes, as @grpc/proto-loader
- * decodes them (`keepCase`, enums as strings, bytes as Buffer, no defaults). The wire contract is
- * `proto/envoy/service/auth/v3/*.proto`; these types only describe the decoded objects.
+ * The parts of Envoy's ext_authz v3 messages that tollgate reads and writes, as protobufjs
+ * decodes them with `keepCase` (bytes as Buffer; unset scalars read as their zero value). The
+ * wire contract is `proto/envoy/service/auth/v3/*.proto`; these types only describe the objects.
  */
 
 export interface HeaderValue {
@@ -39,13 +39,16 @@ export interface Struct {
   fields: Record<string, StructValue>;
 }
 
+/** Values of envoy.config.core.v3.HeaderValueOption.HeaderAppendAction (checked by the codec). */
+export const HeaderAppendAction = { OVERWRITE_IF_EXISTS_OR_ADD: 2 } as const;
+
 export interface HeaderValueOption {
   header: { key: string; value: string };
-  append_action?: 'OVERWRITE_IF_EXISTS_OR_ADD' | 'APPEND_IF_EXISTS_OR_ADD';
+  append_action?: number;
 }
 
 export interface CheckResponse {
-  status: { code: number; message?: string };
+  status?: { code: number; message?: string };
   ok_response?: {
     headers: HeaderValueOption[];
     headers_to_remove: string[];
@@ -55,5 +58,5 @@ export interface CheckResponse {
     headers: HeaderValueOption[];
     body: string;
   };
-  dynamic_metadata: Struct;
+  dynamic_metadata?: Struct;
 }

@@ -1,5 +1,11 @@
 import type { Decision, Deny } from '../pipeline/decision.js';
-import type { CheckResponse, HeaderValueOption, Struct, StructValue } from './messages.js';
+import {
+  type CheckResponse,
+  HeaderAppendAction,
+  type HeaderValueOption,
+  type Struct,
+  type StructValue,
+} from './messages.js';
 
 /** google.rpc.Code values (https://github.com/googleapis/googleapis/blob/master/google/rpc/code.proto). */
 const GRPC_CODE = {
@@ -21,10 +27,11 @@ const STATUS_TO_GRPC_CODE: Record<Deny['status'], number> = {
  * The one place a Decision becomes Envoy's CheckResponse. A denial is an ordinary response with
  * a non-OK `status` and a `denied_response`, never a gRPC error, so Envoy's `failure_mode_allow`
  * cannot turn it into an allow. `dynamic_metadata` is emitted by Envoy under the ext_authz
- * filter's namespace for logging and later filters.
+ * filter's namespace for logging and later filters; the per-request decision id is added by
+ * `decisionIdMetadata`, so the rest of a response can be encoded once per Decision.
  */
-export function toCheckResponse(decision: Decision, decisionId: string): CheckResponse {
-  const metadata = describeDecision(decision, decisionId);
+export function toCheckResponse(decision: Decision): CheckResponse & { dynamic_metadata: Struct } {
+  const metadata = describeDecision(decision);
   if (decision.allow) {
     return {
       status: { code: GRPC_CODE.ok },
@@ -58,12 +65,16 @@ export function toCheckResponse(decision: Decision, decisionId: string): CheckRe
  * unset: Envoy versions that predate append_action then also overwrite.
  */
 function overwrite(key: string, value: string): HeaderValueOption {
-  return { header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' };
+  return { header: { key, value }, append_action: HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD };
 }
 
-function describeDecision(decision: Decision, decisionId: string): Struct {
+/** The metadata field that changes with every request, kept apart so the rest is encoded once. */
+export function decisionIdMetadata(decisionId: string): Struct {
+  return { fields: { decision_id: { stringValue: decisionId } } };
+}
+
+function describeDecision(decision: Decision): Struct {
   const fields: Record<string, StructValue> = {
-    decision_id: { stringValue: decisionId },
     outcome: { stringValue: decision.allow ? 'allow' : 'deny' },
     reason: { stringValue: decision.reason },
   };

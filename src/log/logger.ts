@@ -34,7 +34,6 @@ export function createLogger(options: LoggerOptions): Logger {
       level: options.level,
       redact,
       base: { pid: process.pid },
-      timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
     options.destination ?? pino.destination({ dest: 1, sync: false }),

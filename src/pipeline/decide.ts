@@ -3,7 +3,7 @@ import type { JwtProvider } from '../identity/jwt-provider.js';
 import type { TokenCache } from '../identity/token-cache.js';
 import { normalizePath } from '../policy/path-normalize.js';
 import { splitPathSegments } from '../policy/path-pattern.js';
-import { type Rule, selectRule } from '../policy/rule.js';
+import { type Requirement, type Rule, selectRule } from '../policy/rule.js';
 import type { AuthzRequest } from './authz-request.js';
 import type { Allow, Decision, Deny, Identity, UpstreamHeader } from './decision.js';
 import type { Policy } from './policy.js';
@@ -11,26 +11,51 @@ import type { Policy } from './policy.js';
 /** Name reported for decisions that no rule made. */
 export const DEFAULT_RULE = '(default)';
 
+/** What the Decider knows of one rule, prepared once. */
+interface PreparedRule {
+  readonly accepted: readonly JwtProvider[];
+  /** Decisions that depend on the rule alone, built on first use and then shared. */
+  readonly shared: Map<string, Decision>;
+  /** Decisions that depend on the rule and a (cached, immutable) identity. */
+  readonly byIdentity: WeakMap<Identity, Decision>;
+}
+
 /**
  * The decision pipeline: normalize the path, select the first matching rule, authenticate when
  * the rule requires it, check scopes, and describe the outcome as a Decision. It never throws for
  * a request it dislikes; it answers with a Deny.
+ *
+ * Decisions are immutable values, so those that depend only on the rule, or on the rule and a
+ * cached identity, are built once and shared: the hot path allocates no new Decision, and the
+ * Envoy layer can reuse the encoding of one it has seen.
  */
 export class Decider {
-  readonly #providersInOrder: readonly JwtProvider[];
+  readonly #prepared = new Map<Rule, PreparedRule>();
+  readonly #shared = new Map<string, Decision>();
 
   constructor(
     readonly policy: Policy,
     private readonly cache: TokenCache,
     private readonly nowSeconds: () => number = () => Date.now() / 1000,
   ) {
-    this.#providersInOrder = [...policy.providers.values()];
+    const all = [...policy.providers.values()];
+    for (const rule of policy.rules) {
+      const names = rule.require?.providers ?? [];
+      const accepted =
+        names.length === 0 ? all : names.map((name) => policy.providers.get(name) as JwtProvider);
+      this.#prepared.set(rule, { accepted, shared: new Map(), byIdentity: new WeakMap() });
+    }
   }
 
-  async decide(request: AuthzRequest): Promise<Decision> {
+  /**
+   * Decides synchronously when no I/O or signature check is needed (public routes, denials,
+   * cached tokens), and returns a promise otherwise, so the hot path allocates no promise.
+   */
+  decide(request: AuthzRequest): Decision | Promise<Decision> {
     const normalized = normalizePath(request.rawPath, this.policy.paths);
     if (!normalized.ok) {
-      return deny('path_invalid', 400, normalized.problem, undefined);
+      const { problem } = normalized;
+      return share(this.#shared, `path:${problem}`, () => deny('path_invalid', 400, problem));
     }
 
     const target = {
@@ -39,39 +64,67 @@ export class Decider {
       segments: splitPathSegments(normalized.path),
     };
     const rule = selectRule(this.policy.rules, target);
-    if (rule === undefined) {
-      if (this.policy.defaultAction === 'allow') return this.#allow(DEFAULT_RULE, undefined);
-      return deny('default_denied', 403, 'no rule allows this request', undefined);
-    }
-    if (rule.action === 'deny')
-      return deny('rule_denied', 403, 'a rule denies this request', rule.name);
-    if (rule.require === undefined) return this.#allow(rule.name, undefined);
+    if (rule === undefined) return this.#decideDefault();
 
-    const authentication = await authenticate(
+    const prepared = this.#prepared.get(rule) as PreparedRule;
+    if (rule.action === 'deny') {
+      return share(prepared.shared, 'deny', () =>
+        deny('rule_denied', 403, 'a rule denies this request', rule.name),
+      );
+    }
+    const requirement = rule.require;
+    if (requirement === undefined) {
+      return share(prepared.shared, 'allow', () => this.#allow(rule.name, undefined));
+    }
+
+    const authentication = authenticate(
       request.headers,
-      this.#acceptedProviders(rule),
+      prepared.accepted,
       this.cache,
       this.nowSeconds(),
     );
-    if (!authentication.ok) return this.#denyAuthentication(authentication, rule);
-
-    const { identity } = authentication;
-    const needed = rule.require.scopes;
-    if (!needed.every((scope) => identity.scopes.includes(scope))) {
-      const challenge = `Bearer realm="${this.policy.realm}", error="insufficient_scope", scope="${needed.join(' ')}"`;
-      return {
-        ...deny('scope_missing', 403, 'token lacks a required scope', rule.name),
-        challenge,
-        identity,
-      };
+    if (authentication instanceof Promise) {
+      return authentication.then((settled) => this.#authorize(settled, rule, requirement));
     }
-    return this.#allow(rule.name, identity);
+    return this.#authorize(authentication, rule, requirement);
   }
 
-  #acceptedProviders(rule: Rule): readonly JwtProvider[] {
-    const names = rule.require?.providers ?? [];
-    if (names.length === 0) return this.#providersInOrder;
-    return names.map((name) => this.policy.providers.get(name) as JwtProvider);
+  #decideDefault(): Decision {
+    if (this.policy.defaultAction === 'allow') {
+      return share(this.#shared, 'default:allow', () => this.#allow(DEFAULT_RULE, undefined));
+    }
+    return share(this.#shared, 'default:deny', () =>
+      deny('default_denied', 403, 'no rule allows this request'),
+    );
+  }
+
+  #authorize(authentication: Authentication, rule: Rule, requirement: Requirement): Decision {
+    const prepared = this.#prepared.get(rule) as PreparedRule;
+    if (!authentication.ok) {
+      const { reason } = authentication;
+      if (reason !== 'credential_missing') return this.#denyAuthentication(authentication, rule);
+      return share(prepared.shared, reason, () => this.#denyAuthentication(authentication, rule));
+    }
+
+    const { identity } = authentication;
+    let decision = prepared.byIdentity.get(identity);
+    if (decision === undefined) {
+      decision = this.#checkScopes(identity, rule, requirement);
+      prepared.byIdentity.set(identity, decision);
+    }
+    return decision;
+  }
+
+  #checkScopes(identity: Identity, rule: Rule, requirement: Requirement): Decision {
+    const needed = requirement.scopes;
+    if (needed.every((scope) => identity.scopes.includes(scope))) {
+      return this.#allow(rule.name, identity);
+    }
+    return {
+      ...deny('scope_missing', 403, 'token lacks a required scope', rule.name),
+      challenge: `Bearer realm="${this.policy.realm}", error="insufficient_scope", scope="${needed.join(' ')}"`,
+      identity,
+    };
   }
 
   #allow(rule: string, identity: Identity | undefined): Allow {
@@ -113,13 +166,30 @@ export class Decider {
   }
 }
 
+function share(decisions: Map<string, Decision>, key: string, build: () => Decision): Decision {
+  let decision = decisions.get(key);
+  if (decision === undefined) {
+    decision = build();
+    decisions.set(key, decision);
+  }
+  return decision;
+}
+
 function deny(
   reason: Deny['reason'],
   status: Deny['status'],
   message: string,
-  rule: string | undefined,
+  rule?: string,
 ): Deny {
-  return { allow: false, reason, status, message, rule, challenge: undefined, identity: undefined };
+  return {
+    allow: false,
+    reason,
+    status,
+    message,
+    rule,
+    challenge: undefined,
+    identity: undefined,
+  };
 }
 
 /**

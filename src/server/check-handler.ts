@@ -1,8 +1,8 @@
 import type { ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { CheckRequest, CheckResponse } from '../envoy/messages.js';
+import type { CheckRequest } from '../envoy/messages.js';
+import type { CheckResponseEncoder } from '../envoy/response-encoder.js';
 import { toAuthzRequest } from '../envoy/to-authz-request.js';
-import { toCheckResponse } from '../envoy/to-check-response.js';
 import type { AuthzRequest } from '../pipeline/authz-request.js';
 import type { Decider } from '../pipeline/decide.js';
 import type { Decision } from '../pipeline/decision.js';
@@ -24,46 +24,51 @@ function deadlineMarginMs(budgetMs: number): number {
  * Envoy's `Authorization/Check`. Every call ends with a CheckResponse and gRPC status OK:
  * whatever goes wrong becomes a denial, never an error Envoy could fail open on.
  */
-export function createCheckHandler(decider: Decider, logger: Logger) {
-  return (
-    call: ServerUnaryCall<CheckRequest, CheckResponse>,
-    callback: sendUnaryData<CheckResponse>,
-  ) => {
+export function createCheckHandler(
+  decider: Decider,
+  encoder: CheckResponseEncoder,
+  logger: Logger,
+) {
+  return (call: ServerUnaryCall<CheckRequest, Buffer>, callback: sendUnaryData<Buffer>) => {
     const startedMs = performance.now();
     const translation = toAuthzRequest(call.request);
     if (!translation.ok) {
       const decision = denyInvalidRequest(translation.problem);
       logDecision(logger, decision, translation.id, undefined, startedMs);
-      callback(null, toCheckResponse(decision, translation.id));
+      callback(null, encoder.encode(decision, translation.id));
       return;
     }
 
     const { request } = translation;
-    decideBeforeDeadline(decider, request, call.getDeadline())
-      .catch(() => denyInternalError())
-      .then((decision) => {
-        logDecision(logger, decision, request.id, request, startedMs);
-        callback(null, toCheckResponse(decision, request.id));
-      });
+    const respond = (decision: Decision) => {
+      logDecision(logger, decision, request.id, request, startedMs);
+      callback(null, encoder.encode(decision, request.id));
+    };
+
+    let decision: Decision | Promise<Decision>;
+    try {
+      decision = decider.decide(request);
+    } catch {
+      decision = denyInternalError();
+    }
+    if (decision instanceof Promise) {
+      beforeDeadline(decision, call.getDeadline()).catch(denyInternalError).then(respond);
+    } else {
+      respond(decision);
+    }
   };
 }
 
-function decideBeforeDeadline(
-  decider: Decider,
-  request: AuthzRequest,
-  deadline: Date | number,
-): Promise<Decision> {
-  const decision = decider.decide(request);
+/** Races a pending decision against Envoy's deadline, answering 503 just before it passes. */
+function beforeDeadline(decision: Promise<Decision>, deadline: Date | number): Promise<Decision> {
   const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
   if (!Number.isFinite(deadlineMs)) return decision;
 
   const budgetMs = deadlineMs - Date.now();
   let timer: NodeJS.Timeout | undefined;
   const expiry = new Promise<Decision>((resolve) => {
-    timer = setTimeout(
-      () => resolve(denyDeadline()),
-      Math.max(0, budgetMs - deadlineMarginMs(budgetMs)),
-    );
+    const delayMs = Math.max(0, budgetMs - deadlineMarginMs(budgetMs));
+    timer = setTimeout(() => resolve(denyDeadline()), delayMs);
   });
   return Promise.race([decision, expiry]).finally(() => clearTimeout(timer));
 }

@@ -1,6 +1,8 @@
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
 import type { CompiledConfig } from '../config/compile-config.js';
+import { createCheckCodec } from '../envoy/codec.js';
 import { loadProtoServices } from '../envoy/proto-definitions.js';
+import { CheckResponseEncoder } from '../envoy/response-encoder.js';
 import { TokenCache } from '../identity/token-cache.js';
 import type { Logger } from '../log/logger.js';
 import { Decider } from '../pipeline/decide.js';
@@ -41,7 +43,18 @@ export async function startServer(
   const health = new HealthService([AUTHORIZATION_SERVICE]);
 
   const server = new Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
-  server.addService(services.authorization, { Check: createCheckHandler(decider, logger) });
+  const codec = createCheckCodec();
+  const authorization = {
+    ...services.authorization,
+    Check: {
+      ...services.authorization.Check,
+      requestDeserialize: codec.decodeRequest,
+      // The handler answers with bytes already encoded by CheckResponseEncoder.
+      responseSerialize: (bytes: Buffer) => bytes,
+    },
+  } as ServiceDefinition;
+  const encoder = new CheckResponseEncoder(codec);
+  server.addService(authorization, { Check: createCheckHandler(decider, encoder, logger) });
   server.addService(services.health, health.handlers);
   const address = await bind(server, config.listen);
 

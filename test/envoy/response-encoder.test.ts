@@ -1,0 +1,89 @@
+import { loadSync } from '@grpc/proto-loader';
+import { describe, expect, it } from 'vitest';
+import { createCheckCodec } from '../../src/envoy/codec.js';
+import { PROTO_OPTIONS } from '../../src/envoy/proto-definitions.js';
+import { CheckResponseEncoder } from '../../src/envoy/response-encoder.js';
+import type { Allow, Deny } from '../../src/pipeline/decision.js';
+
+const definition = loadSync(['envoy/service/auth/v3/external_auth.proto'], PROTO_OPTIONS);
+const check = (
+  definition['envoy.service.auth.v3.Authorization'] as Record<
+    string,
+    { responseDeserialize: (b: Buffer) => unknown }
+  >
+).Check as { responseDeserialize: (bytes: Buffer) => Record<string, unknown> };
+
+const allow: Allow = {
+  allow: true,
+  reason: 'allowed',
+  rule: 'read-orders',
+  identity: {
+    provider: 'corp',
+    issuer: 'https://idp.example',
+    subject: 'alice',
+    clientId: 'web',
+    scopes: ['orders:read', 'profile'],
+    claims: {},
+  },
+  setHeaders: [{ name: 'x-auth-subject', value: 'alice' }],
+  removeHeaders: ['x-auth-client'],
+};
+
+const deny: Deny = {
+  allow: false,
+  reason: 'credential_missing',
+  status: 401,
+  message: 'a bearer token is required',
+  rule: 'read-orders',
+  challenge: 'Bearer realm="tollgate"',
+  identity: undefined,
+};
+
+describe('CheckResponseEncoder', () => {
+  const encoder = new CheckResponseEncoder(createCheckCodec());
+
+  it('writes an allow that a standard decoder reads whole, decision id included', () => {
+    const decoded = check.responseDeserialize(encoder.encode(allow, 'req-1'));
+
+    expect(decoded).toMatchObject({
+      status: {},
+      ok_response: {
+        headers: [
+          {
+            header: { key: 'x-auth-subject', value: 'alice' },
+            append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
+          },
+        ],
+        headers_to_remove: ['x-auth-client'],
+      },
+    });
+    const fields = (decoded.dynamic_metadata as { fields: Record<string, unknown> }).fields;
+    expect(fields).toMatchObject({
+      decision_id: { stringValue: 'req-1' },
+      rule: { stringValue: 'read-orders' },
+      subject: { stringValue: 'alice' },
+      client_id: { stringValue: 'web' },
+      outcome: { stringValue: 'allow' },
+    });
+  });
+
+  it('gives each request its own decision id when the Decision is shared', () => {
+    const first = check.responseDeserialize(encoder.encode(deny, 'req-a'));
+    const second = check.responseDeserialize(encoder.encode(deny, 'req-b-longer-id'));
+
+    const idOf = (decoded: Record<string, unknown>) =>
+      (decoded.dynamic_metadata as { fields: { decision_id: { stringValue: string } } }).fields
+        .decision_id.stringValue;
+    expect([idOf(first), idOf(second)]).toEqual(['req-a', 'req-b-longer-id']);
+    expect(second).toMatchObject({
+      status: { code: 16, message: 'credential_missing' },
+      denied_response: {
+        status: { code: 'Unauthorized' },
+        body: JSON.stringify({
+          error: 'credential_missing',
+          message: 'a bearer token is required',
+        }),
+      },
+    });
+  });
+});
