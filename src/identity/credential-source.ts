@@ -45,7 +45,10 @@ function lookUpCookie(cookieHeader: string | undefined, name: string): Credentia
   if (new Set(rawCookieValues(cookieHeader, name)).size > 1) {
     return { kind: 'malformed', problem: `request carries more than one ${name} cookie` };
   }
-  return toToken(value, `${name} cookie`);
+  // RFC 6265 §4.1.1 lets a cookie value sit between double quotes; they are not part of it.
+  const unquoted =
+    value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
+  return toToken(unquoted, `${name} cookie`);
 }
 
 function rawCookieValues(cookieHeader: string, name: string): string[] {

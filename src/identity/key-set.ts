@@ -159,10 +159,10 @@ export class KeySet {
       throw new Error(`${url}: HTTP ${response.status}`);
     }
     try {
-      return await response.text();
+      return await readCapped(response, MAX_DOCUMENT_BYTES, url);
     } catch (error) {
       // The timeout covers the body too: a server may send its headers and then stall.
-      throw this.#fetchError(url, error);
+      throw error instanceof DocumentTooLargeError ? error : this.#fetchError(url, error);
     }
   }
 
@@ -172,6 +172,33 @@ export class KeySet {
       `${url}: ${timedOut ? `no answer within ${this.options.timeoutMs} ms` : 'fetch failed'}`,
     );
   }
+}
+
+/** Largest discovery document or key set accepted, in bytes; real ones are a few kilobytes. */
+const MAX_DOCUMENT_BYTES = 1024 * 1024;
+
+class DocumentTooLargeError extends Error {}
+
+/** Reads a response body as text, refusing one larger than `maxBytes` without buffering it. */
+async function readCapped(response: Response, maxBytes: number, url: string): Promise<string> {
+  const declared = Number(response.headers.get('content-length') ?? 0);
+  const tooLarge = () =>
+    new DocumentTooLargeError(`${url}: response is larger than ${maxBytes} bytes`);
+  if (declared > maxBytes) {
+    await response.body?.cancel();
+    throw tooLarge();
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of response.body ?? []) {
+    total += chunk.byteLength;
+    if (total > maxBytes) {
+      await response.body?.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function parseKeySet(text: string, origin: string): JSONWebKeySet {

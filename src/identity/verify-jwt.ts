@@ -1,4 +1,10 @@
-import { decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from 'jose';
+import {
+  decodeProtectedHeader,
+  errors,
+  type JWTPayload,
+  type JWTVerifyOptions,
+  jwtVerify,
+} from 'jose';
 import type { Identity } from '../pipeline/decision.js';
 import type { ReasonCode } from '../pipeline/reasons.js';
 import type { JwtProvider } from './jwt-provider.js';
@@ -35,21 +41,27 @@ export async function verifyJwt(
   provider: JwtProvider,
   nowSeconds: number,
 ): Promise<VerifyOutcome> {
+  const options: JWTVerifyOptions = {
+    issuer: provider.issuer,
+    audience: provider.audiences as string[],
+    algorithms: provider.algorithms as string[],
+    clockTolerance: provider.clockSkewSeconds,
+    currentDate: new Date(nowSeconds * 1000),
+    requiredClaims: ['exp'],
+    ...(provider.maxTokenAgeSeconds === undefined
+      ? {}
+      : { maxTokenAge: provider.maxTokenAgeSeconds }),
+  };
   let payload: JWTPayload;
   try {
-    ({ payload } = await jwtVerify(token, provider.keys.getKey, {
-      issuer: provider.issuer,
-      audience: provider.audiences as string[],
-      algorithms: provider.algorithms as string[],
-      clockTolerance: provider.clockSkewSeconds,
-      currentDate: new Date(nowSeconds * 1000),
-      requiredClaims: ['exp'],
-      ...(provider.maxTokenAgeSeconds === undefined
-        ? {}
-        : { maxTokenAge: provider.maxTokenAgeSeconds }),
-    }));
+    ({ payload } = await jwtVerify(token, provider.keys.getKey, options));
   } catch (error) {
-    return classifyFailure(error, token);
+    if (!(error instanceof errors.JWKSMultipleMatchingKeys)) return classifyFailure(error, token);
+    try {
+      payload = await verifyWithCandidates(token, error, options);
+    } catch (candidateError) {
+      return classifyFailure(candidateError, token);
+    }
   }
 
   // jose checks iat only together with maxTokenAge; a token issued in the future is as suspect
@@ -58,6 +70,25 @@ export async function verifyJwt(
     return fail('token_not_yet_valid', 'token iat is in the future');
   }
   return toVerifiedToken(payload, provider);
+}
+
+/**
+ * A token without `kid` matches every key of its type, as during a rotation when the provider
+ * publishes old and new keys side by side. jose then offers the candidates; try each in turn.
+ */
+async function verifyWithCandidates(
+  token: string,
+  candidates: InstanceType<typeof errors.JWKSMultipleMatchingKeys>,
+  options: JWTVerifyOptions,
+): Promise<JWTPayload> {
+  for await (const key of candidates) {
+    try {
+      return (await jwtVerify(token, key, options)).payload;
+    } catch (error) {
+      if (!(error instanceof errors.JWSSignatureVerificationFailed)) throw error;
+    }
+  }
+  throw new errors.JWSSignatureVerificationFailed();
 }
 
 function toVerifiedToken(payload: JWTPayload, provider: JwtProvider): VerifyOutcome {

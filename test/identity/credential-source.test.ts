@@ -120,6 +120,7 @@ describe('lookUpCredential from a cookie', () => {
       'two cookies of that name with the same token',
       `access_token=${TOKEN}; access_token=${TOKEN}`,
     ],
+    ['a value between double quotes (RFC 6265 §4.1.1)', `access_token="${TOKEN}"`],
   ])('finds the token as %s', (_, cookie) => {
     expect(lookUpCredential({ cookie }, COOKIE)).toEqual({ kind: 'found', token: TOKEN });
   });

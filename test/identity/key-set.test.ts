@@ -325,6 +325,11 @@ describe('KeySet from a JWKS URI', () => {
       'no "keys" array',
     ],
     ['redirects elsewhere', { kind: 'redirect', location: '/elsewhere' }, 'fetch failed'],
+    [
+      'serves more than a megabyte',
+      { kind: 'raw', status: 200, body: `{"keys":[],"pad":"${'x'.repeat(1024 * 1024)}"}` },
+      'response is larger than 1048576 bytes',
+    ],
   ])('fails to load when the server %s', async (_, reply, error) => {
     server.reply('/jwks', reply);
     const keys = uriKeySet();

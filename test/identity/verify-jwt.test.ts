@@ -378,3 +378,43 @@ describe('verifyJwt', () => {
     expect(missing.state).toBe('failed');
   });
 });
+
+describe('verifyJwt with a token that names no kid', () => {
+  it('tries each key of a rotation that publishes two keys of the same type', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tollgate-no-kid-'));
+    const previous = await generateKeyPair('ES256');
+    const current = await generateKeyPair('ES256');
+    const path = join(dir, 'jwks.json');
+    await writeFile(
+      path,
+      JSON.stringify({
+        keys: [
+          { ...(await exportJWK(previous.publicKey)), kid: 'old', alg: 'ES256' },
+          { ...(await exportJWK(current.publicKey)), kid: 'new', alg: 'ES256' },
+        ],
+      }),
+    );
+    const rotating = new KeySet(
+      { kind: 'file', path },
+      { timeoutMs: 1000, cooldownMs: 0, refreshMs: 60_000 },
+    );
+    await rotating.refresh();
+    const signNoKid = (key: CryptoKey) =>
+      new SignJWT({ ...CLAIMS }).setProtectedHeader({ alg: 'ES256' }).sign(key);
+
+    const withCurrent = await verifyJwt(
+      await signNoKid(current.privateKey),
+      provider({ keys: rotating }),
+      NOW,
+    );
+    const withForeign = await verifyJwt(
+      await signNoKid((await generateKeyPair('ES256')).privateKey),
+      provider({ keys: rotating }),
+      NOW,
+    );
+
+    expect(withCurrent.ok).toBe(true);
+    expect(withForeign).toMatchObject({ ok: false, reason: 'token_signature_invalid' });
+    await rm(dir, { recursive: true, force: true });
+  });
+});
