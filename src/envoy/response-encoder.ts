@@ -29,8 +29,8 @@ export class CheckResponseEncoder {
     if (encoded === undefined) {
       const { dynamic_metadata: metadata, ...rest } = toCheckResponse(decision);
       encoded = {
-        head: this.codec.encodeResponse(rest),
-        metadataEntries: this.codec.encodeStruct(metadata),
+        head: ownCopy(this.codec.encodeResponse(rest)),
+        metadataEntries: ownCopy(this.codec.encodeStruct(metadata)),
       };
       this.#encoded.set(decision, encoded);
     }
@@ -40,4 +40,14 @@ export class CheckResponseEncoder {
     const fieldHeader = this.codec.encodeFieldHeader(DYNAMIC_METADATA_FIELD, metadataLength);
     return Buffer.concat([encoded.head, fieldHeader, encoded.metadataEntries, idEntry]);
   }
+}
+
+/**
+ * Small Buffers are slices of a shared 8 KiB slab; one kept for long would keep its whole slab
+ * alive. Encodings that outlive the request get memory of their own.
+ */
+function ownCopy(bytes: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(copy);
+  return copy;
 }
