@@ -4,24 +4,12 @@ import type { ReasonCode } from '../pipeline/reasons.js';
 import { lookUpCredential } from './credential-source.js';
 import type { JwtProvider } from './jwt-provider.js';
 import type { TokenCache } from './token-cache.js';
-import { verifyJwt } from './verify-jwt.js';
+import { type TokenFailureReason, verifyJwt } from './verify-jwt.js';
 
-export type AuthenticationFailureReason = Extract<
-  ReasonCode,
-  | 'credential_missing'
-  | 'credential_malformed'
-  | 'token_malformed'
-  | 'token_algorithm_not_allowed'
-  | 'token_key_unknown'
-  | 'token_signature_invalid'
-  | 'token_issuer_invalid'
-  | 'token_audience_invalid'
-  | 'token_expired'
-  | 'token_not_yet_valid'
-  | 'token_claims_invalid'
-  | 'provider_unavailable'
-  | 'internal_error'
->;
+/** Why a request did not establish an identity: no usable credential, or a token that failed. */
+export type AuthenticationFailureReason =
+  | Extract<ReasonCode, 'credential_missing' | 'credential_malformed'>
+  | TokenFailureReason;
 
 export type Authentication =
   | { readonly ok: true; readonly identity: Identity }
