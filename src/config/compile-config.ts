@@ -22,7 +22,8 @@ export interface CompiledConfig {
   readonly listen: string;
   readonly policy: Policy;
   readonly startupKeyWaitMs: number;
-  readonly cacheMaxTokens: number;
+  readonly cache: RawConfig['cache'];
+  readonly shutdown: RawConfig['shutdown'];
   readonly logLevel: RawConfig['log']['level'];
 }
 
@@ -71,7 +72,8 @@ export function compileConfig(raw: RawConfig, context: Context): CompiledConfig 
       claimHeaderNames,
     },
     startupKeyWaitMs: raw.startup.keyWaitMs,
-    cacheMaxTokens: raw.cache.maxTokens,
+    cache: raw.cache,
+    shutdown: raw.shutdown,
     logLevel: raw.log.level,
   };
 }

@@ -150,20 +150,48 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** What to do with %2F and %5C in a path: refuse with 400 (default) or keep them encoded. */
       encodedSlashes: z.enum(['reject', 'keep']).default('reject'),
+      /**
+       * What to do with `;` (or %3B) in a path: refuse with 400 (default) or keep it as part of
+       * the segment. Servlet containers read `/static/..;/admin` as `/admin`, so a path
+       * parameter can walk past a rule unless it is refused.
+       */
+      semicolons: z.enum(['reject', 'keep']).default('reject'),
     })
-    .default({ encodedSlashes: 'reject' }),
+    .default({ encodedSlashes: 'reject', semicolons: 'reject' }),
   startup: z
     .strictObject({
       /** How long to wait for every provider's keys before reporting SERVING anyway, in ms. */
       keyWaitMs: z.number().int().min(0).max(120_000).default(5000),
     })
     .default({ keyWaitMs: 5000 }),
+  shutdown: z
+    .strictObject({
+      /**
+       * After SIGTERM, how long to keep answering Checks while reporting NOT_SERVING, in ms, so
+       * Envoy stops sending before the port closes. Default 5000.
+       */
+      drainMs: z.number().int().min(0).max(300_000).default(5000),
+      /** Longest wait for in-flight Checks once draining ends, in ms. Default 10000. */
+      graceMs: z.number().int().min(0).max(300_000).default(10_000),
+    })
+    .default({ drainMs: 5000, graceMs: 10_000 }),
   cache: z
     .strictObject({
-      /** Verified tokens kept in memory, each until its exp. Default 10000. */
+      /** Verified tokens kept in memory. Default 10000. */
       maxTokens: z.number().int().min(0).max(1_000_000).default(10_000),
+      /**
+       * Memory the verified tokens may take, in MiB, estimated from their size (large tokens
+       * with many claims count for more). Default 32.
+       */
+      maxMegabytes: z.number().min(1).max(4096).default(32),
+      /**
+       * Longest time a verified token is reused before its signature is checked again, in
+       * seconds, whatever its exp; bounds how long a key withdrawn from the JWKS still verifies.
+       * Default 300.
+       */
+      maxTtlSeconds: z.number().int().min(1).max(86_400).default(300),
     })
-    .default({ maxTokens: 10_000 }),
+    .default({ maxTokens: 10_000, maxMegabytes: 32, maxTtlSeconds: 300 }),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

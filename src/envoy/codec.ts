@@ -45,7 +45,14 @@ export function createCheckCodec(): CheckCodec {
   }
 
   return {
-    decodeRequest: (bytes) => requestType.decode(bytes) as unknown as CheckRequest,
+    decodeRequest: (bytes) => {
+      try {
+        return requestType.decode(bytes) as unknown as CheckRequest;
+      } catch {
+        // Answered as a 400 denial by the handler, not as a gRPC error Envoy could fail open on.
+        return UNDECODABLE_REQUEST;
+      }
+    },
     encodeResponse: (response) => toBuffer(responseType.encode(response as never).finish()),
     encodeStruct: (struct) => toBuffer(structType.encode(struct as never).finish()),
     encodeFieldHeader: (fieldNumber, length) =>
@@ -59,6 +66,8 @@ export function createCheckCodec(): CheckCodec {
 }
 
 const WIRE_TYPE_LENGTH_DELIMITED = 2;
+
+const UNDECODABLE_REQUEST: CheckRequest = Object.freeze({ undecodable: true });
 
 function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

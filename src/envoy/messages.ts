@@ -22,6 +22,8 @@ export interface HttpRequest {
 }
 
 export interface CheckRequest {
+  /** Set by our codec when the bytes were not a CheckRequest at all. */
+  undecodable?: true;
   attributes?: {
     request?: { http?: HttpRequest };
   };

@@ -13,6 +13,9 @@ export type RequestTranslation =
  * from the `headers` map; names are lower-cased and repeated headers joined with ",".
  */
 export function toAuthzRequest(check: CheckRequest): RequestTranslation {
+  if (check.undecodable) {
+    return { ok: false, problem: 'the message is not a CheckRequest', id: randomUUID() };
+  }
   const http = check.attributes?.request?.http;
   const headers = http === undefined ? Object.create(null) : readHeaders(http);
   const id = headers['x-request-id'] || http?.id || randomUUID();

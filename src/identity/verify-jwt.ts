@@ -94,6 +94,8 @@ async function verifyWithCandidates(
 function toVerifiedToken(payload: JWTPayload, provider: JwtProvider): VerifyOutcome {
   const { sub, exp, nbf } = payload;
   const clientId = payload.client_id ?? payload.azp;
+  // JSON allows 1e400, which parses to Infinity: a token that would never expire.
+  if (!Number.isFinite(exp)) return fail('token_claims_invalid', 'exp is not a finite number');
   if (sub !== undefined && typeof sub !== 'string')
     return fail('token_claims_invalid', 'sub is not a string');
   if (clientId !== undefined && typeof clientId !== 'string') {

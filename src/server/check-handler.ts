@@ -12,6 +12,9 @@ import {
   denyInvalidRequest,
 } from '../pipeline/decision-failure.js';
 
+/** Longest delay a Node timer honours, in ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * How long before Envoy's deadline a pending decision is abandoned for a 503, so the denial
  * arrives while Envoy is still listening: a tenth of the budget, between 2 and 20 ms.
@@ -65,6 +68,8 @@ function beforeDeadline(decision: Promise<Decision>, deadline: Date | number): P
   if (!Number.isFinite(deadlineMs)) return decision;
 
   const budgetMs = deadlineMs - Date.now();
+  // Node's timers fire at once past 2^31-1 ms (about 24.8 days); such a deadline is no limit.
+  if (budgetMs > MAX_TIMER_MS) return decision;
   let timer: NodeJS.Timeout | undefined;
   const expiry = new Promise<Decision>((resolve) => {
     const delayMs = Math.max(0, budgetMs - deadlineMarginMs(budgetMs));

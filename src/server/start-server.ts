@@ -38,7 +38,10 @@ export async function startServer(
 ): Promise<RunningServer> {
   const { logger } = options;
   const services = loadProtoServices();
-  const cache = new TokenCache(config.cacheMaxTokens);
+  const cache = new TokenCache(config.cache.maxTokens, {
+    maxBytes: config.cache.maxMegabytes * 1024 * 1024,
+    maxTtlSeconds: config.cache.maxTtlSeconds,
+  });
   const decider = new Decider(config.policy, cache, options.nowSeconds);
   const health = new HealthService([AUTHORIZATION_SERVICE]);
 

@@ -354,11 +354,11 @@ describe('parseConfig with an empty document', () => {
     expect(config.policy.rules).toEqual([]);
     expect(config.policy.defaultAction).toBe('deny');
     expect(config.policy.claimHeaderNames).toEqual([]);
-    expect(config.policy.paths).toEqual({ encodedSlashes: 'reject' });
+    expect(config.policy.paths).toEqual({ encodedSlashes: 'reject', semicolons: 'reject' });
     expect(config.policy.realm).toBe('tollgate');
     expect(config.listen).toBe('127.0.0.1:9191');
     expect(config.startupKeyWaitMs).toBe(5000);
-    expect(config.cacheMaxTokens).toBe(10_000);
+    expect(config.cache).toEqual({ maxTokens: 10_000, maxMegabytes: 32, maxTtlSeconds: 300 });
     expect(config.logLevel).toBe('info');
   });
 });

@@ -276,3 +276,26 @@ describe('Check against a real OpenID provider', () => {
     expect(typeof lines[0]?.duration_ms).toBe('number');
   });
 });
+
+describe('Check with hostile framing', () => {
+  let tollgate: TollgateInstance;
+
+  beforeAll(async () => {
+    tollgate = await startTollgate(
+      'rules: [{ name: open, match: { paths: [/open] }, action: allow }]',
+    );
+  });
+
+  afterAll(async () => {
+    await tollgate?.stop();
+  });
+
+  it('answers bytes that are not a CheckRequest with a 400 denial, not a gRPC error', async () => {
+    const garbage = Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]);
+
+    const response = await tollgate.client.checkBytes(garbage);
+
+    expect(deniedStatus(response)).toBe(400);
+    expect(bodyOf(response).error).toBe('request_invalid');
+  });
+});

@@ -10,6 +10,7 @@ import {
   type ClientReadableStream,
   credentials,
   Metadata,
+  type MethodDefinition,
 } from '@grpc/grpc-js';
 import { loadProtoServices } from '../../src/envoy/proto-definitions.js';
 
@@ -84,9 +85,11 @@ interface HealthClient extends Client {
 export class EnvoyClient {
   readonly #authorization: AuthorizationClient;
   readonly #health: HealthClient;
+  readonly #checkMethod: MethodDefinition<unknown, unknown>;
 
   constructor(address: string) {
     const { AuthorizationClient, HealthClient } = loadProtoServices();
+    this.#checkMethod = AuthorizationClient.service.Check as MethodDefinition<unknown, unknown>;
     this.#authorization = new AuthorizationClient(address, credentials.createInsecure()) as never;
     this.#health = new HealthClient(address, credentials.createInsecure()) as never;
   }
@@ -106,6 +109,20 @@ export class EnvoyClient {
         if (error) reject(error);
         else resolve(response);
       });
+    });
+  }
+
+  /** Sends bytes as the Check message without encoding them, as a broken or hostile peer might. */
+  checkBytes(bytes: Buffer): Promise<DecodedCheckResponse> {
+    const { path, responseDeserialize } = this.#checkMethod;
+    return new Promise((resolve, reject) => {
+      this.#authorization.makeUnaryRequest(
+        path,
+        (value: Buffer) => value,
+        responseDeserialize as (bytes: Buffer) => DecodedCheckResponse,
+        bytes,
+        (error, response) => (error || response === undefined ? reject(error) : resolve(response)),
+      );
     });
   }
 
