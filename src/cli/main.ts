@@ -1,11 +1,17 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { mintDemoToken } from './mint-token.js';
 import { sendCheck } from './send-check.js';
 import { serve } from './serve.js';
 import { validate } from './validate.js';
 
+const { version } = JSON.parse(
+  readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+) as { version: string };
+
 const program = new Command('tollgate')
+  .version(version)
   .description(
     'External authorization sidecar for Envoy: verifies access tokens and applies per-route policy.',
   )
@@ -15,12 +21,17 @@ program
   .command('serve', { isDefault: true })
   .description('start the ext_authz gRPC server')
   .option('-c, --config <file>', 'configuration file (or TOLLGATE_CONFIG)')
-  .action(async (options: { config?: string }) => {
+  .option('-l, --listen <address>', 'override listen.grpc: host:port or unix:/path')
+  .allowExcessArguments(false)
+  .action(async (options: { config?: string; listen?: string }) => {
     const file = options.config ?? process.env.TOLLGATE_CONFIG;
     if (file === undefined) {
       program.error('no configuration: pass --config FILE or set TOLLGATE_CONFIG');
     } else {
-      process.exitCode = await serve(file);
+      // Exit at once: a key fetch still under way must not hold a stopped sidecar open.
+      process.exit(
+        await serve(file, options.listen === undefined ? {} : { listen: options.listen }),
+      );
     }
   });
 
@@ -28,8 +39,8 @@ program
   .command('validate')
   .description('check a configuration file and exit non-zero if it is invalid')
   .argument('<file>', 'configuration file')
-  .action((file: string) => {
-    process.exitCode = validate(file);
+  .action(async (file: string) => {
+    process.exitCode = await validate(file);
   });
 
 program
@@ -44,7 +55,11 @@ program
   .option('--key <file>', 'private JWK to sign with (default: the demo key)')
   .action(
     async (options: { sub: string; scope: string; aud: string; ttl: number; key?: string }) => {
-      process.stdout.write(`${await mintDemoToken(options)}\n`);
+      try {
+        process.stdout.write(`${await mintDemoToken(options)}\n`);
+      } catch (error) {
+        program.error(`cannot mint a token: ${error instanceof Error ? error.message : error}`);
+      }
     },
   );
 

@@ -28,7 +28,10 @@ export async function sendCheck(options: SendCheckOptions): Promise<number> {
   const headers: Record<string, string> = { ':authority': options.host, ':method': options.method };
   for (const header of options.headers) {
     const colon = header.indexOf(':', 1);
-    if (colon < 0) throw new Error(`--header "${header}" is not "name: value"`);
+    if (colon < 0) {
+      process.stderr.write(`--header "${header}" is not "name: value"\n`);
+      return 2;
+    }
     headers[header.slice(0, colon).trim().toLowerCase()] = header.slice(colon + 1).trim();
   }
   if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
@@ -61,7 +64,10 @@ export async function sendCheck(options: SendCheckOptions): Promise<number> {
     process.stdout.write(`${describeResponse(response)}\n`);
     return response.status?.code ? 1 : 0;
   } catch (error) {
-    const details = (error as { details?: string }).details ?? String(error);
+    const details = ((error as { details?: string }).details ?? String(error)).replace(
+      /\.?\s*Resolution note:\s*$/,
+      '',
+    );
     process.stderr.write(`no answer from tollgate at ${options.address}: ${details}\n`);
     return 2;
   } finally {
@@ -69,14 +75,27 @@ export async function sendCheck(options: SendCheckOptions): Promise<number> {
   }
 }
 
+/** `ALLOW` or `DENY <status> <reason>`, then the headers Envoy would apply. */
 function describeResponse(response: CheckResponse): string {
   const allowed = !response.status?.code;
   const headers =
     (allowed ? response.ok_response?.headers : response.denied_response?.headers) ?? [];
-  const lines = [allowed ? 'ALLOW' : `DENY ${String(response.denied_response?.status.code)}`];
+  const reason = allowed ? '' : readReason(response.denied_response?.body);
+  const lines = [
+    allowed ? 'ALLOW' : `DENY ${String(response.denied_response?.status.code)} ${reason}`,
+  ];
   for (const { header } of headers) lines.push(`  ${header.key}: ${header.value}`);
   for (const name of response.ok_response?.headers_to_remove ?? [])
     lines.push(`  (remove) ${name}`);
-  if (!allowed && response.denied_response?.body) lines.push(`  ${response.denied_response.body}`);
+  if (!allowed && response.denied_response?.body)
+    lines.push(`  body: ${response.denied_response.body}`);
   return lines.join('\n');
+}
+
+function readReason(body: string | undefined): string {
+  try {
+    return String((JSON.parse(body ?? '{}') as { error?: unknown }).error ?? '');
+  } catch {
+    return '';
+  }
 }

@@ -17,12 +17,16 @@ export interface RunningServer {
   readonly address: string;
   readonly health: HealthService;
   readonly decider: Decider;
+  /** Reports NOT_SERVING while still answering Checks, so Envoy drains before the port closes. */
+  stopServing(): void;
   /** NOT_SERVING, finish in-flight Checks (up to `graceMs`), then close. */
   shutdown(graceMs?: number): Promise<void>;
 }
 
 export interface StartOptions {
   readonly logger: Logger;
+  /** Ends the start-up wait for keys early (a signal arrived: no point waiting for SERVING). */
+  readonly interruptStartup?: Promise<unknown>;
   /** Clock for token time checks, in seconds since the epoch. Tests freeze it. */
   readonly nowSeconds?: () => number;
 }
@@ -61,8 +65,19 @@ export async function startServer(
   server.addService(services.health, health.handlers);
   const address = await bind(server, config.listen);
 
-  const keys = watchKeySets([...config.policy.providers.values()], logger);
-  await keys.waitForFirstLoad(config.startupKeyWaitMs);
+  const providers = [...config.policy.providers.values()];
+  const keys = watchKeySets(providers, logger);
+  await Promise.race([
+    keys.waitForFirstLoad(config.startupKeyWaitMs),
+    options.interruptStartup ?? new Promise(() => undefined),
+  ]);
+  // A key file is part of the configuration: if it cannot be read now, it never will be.
+  const brokenFile = providers.find((p) => p.keys.source.kind === 'file' && p.keys.state !== 'ready');
+  if (brokenFile !== undefined) {
+    keys.stop();
+    server.forceShutdown();
+    throw new Error(`provider "${brokenFile.name}": ${brokenFile.keys.lastError ?? 'keys not loaded'}`);
+  }
   health.setStatus('SERVING');
   logger.info({ address }, 'serving');
 
@@ -70,6 +85,7 @@ export async function startServer(
     address,
     health,
     decider,
+    stopServing: () => health.setStatus('NOT_SERVING'),
     shutdown: (graceMs = 10_000) => {
       health.setStatus('NOT_SERVING');
       health.endWatches();

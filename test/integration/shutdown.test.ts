@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,7 +24,7 @@ describe('tollgate serve under SIGTERM', () => {
     );
   });
 
-  it('reports NOT_SERVING, finishes the in-flight Check, and exits 0', async () => {
+  it('reports NOT_SERVING, keeps answering while draining, finishes in-flight Checks, exits 0', async () => {
     let requests = 0;
     jwks = createServer((_request, response) => {
       requests += 1;
@@ -41,6 +41,7 @@ describe('tollgate serve under SIGTERM', () => {
     writeFileSync(
       configFile,
       `listen: { grpc: "unix:${socket}" }
+shutdown: { drainMs: 400 }
 providers:
   - { name: corp, issuer: https://corp.example, audiences: [orders-api], jwks: { uri: "${jwksUri}", cooldownSeconds: 0 } }
 rules:
@@ -78,6 +79,8 @@ rules:
     });
     await new Promise((resolve) => setTimeout(resolve, 150));
     child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const duringDrain = await client.check({ path: '/elsewhere' });
 
     const response = await inFlight;
     const [code] = await exited;
@@ -85,9 +88,52 @@ rules:
     client.close();
 
     expect(bodyOf(response).error).toBe('token_key_unknown');
+    expect(bodyOf(duringDrain).error).toBe('default_denied');
     expect(watch.statuses).toEqual(['SERVING', 'NOT_SERVING']);
     expect(code).toBe(0);
+    expect(output.join('')).toContain('draining');
     expect(output.join('')).toContain('shutting down');
+  });
+
+  it('stops cleanly with exit 0 when SIGTERM arrives during start-up', async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const silentUri = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/jwks`;
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-early-'));
+    const socket = join(dir, 's.sock');
+    const configFile = join(dir, 'tollgate.yaml');
+    writeFileSync(
+      configFile,
+      `listen: { grpc: "unix:${socket}" }
+startup: { keyWaitMs: 10000 }
+shutdown: { drainMs: 0 }
+providers:
+  - { name: corp, issuer: https://corp.example, audiences: [a], jwks: { uri: "${silentUri}", timeoutMs: 10000 } }
+`,
+    );
+    const early = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--config', configFile],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const exited = once(early, 'exit');
+    // The socket exists once the server is bound; the key fetch then hangs, holding start-up.
+    const client = new EnvoyClient(`unix:${socket}`);
+    for (let tries = 0; !existsSync(socket) && tries < 300; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(await client.health()).toEqual({ status: 'NOT_SERVING' });
+    early.kill('SIGTERM');
+
+    const [code, signal] = await exited;
+    client.close();
+    silent.closeAllConnections();
+    silent.close();
+
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
   });
 });
 
