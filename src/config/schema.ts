@@ -42,7 +42,15 @@ const algorithm = z.string().superRefine((value, context) => {
 
 const jwksSource = z
   .strictObject({
-    uri: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+    uri: z
+      .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+      // A password in the URI would be repeated in every message that names it, and fetch()
+      // refuses such URLs anyway (https://fetch.spec.whatwg.org/#dom-request).
+      .refine((uri) => !hasUserinfo(uri), {
+        error:
+          'must not carry a user name or password; tollgate sends no credentials to the JWKS endpoint',
+      })
+      .optional(),
     discovery: z.boolean().optional(),
     file: z.string().min(1).optional(),
     /** Timeout of one JWKS or discovery fetch, in milliseconds. Default 2000. */
@@ -59,6 +67,15 @@ const jwksSource = z
       ).length === 1,
     { message: 'set exactly one of uri, discovery: true, or file' },
   );
+
+function hasUserinfo(uri: string): boolean {
+  try {
+    const { username, password } = new URL(uri);
+    return username !== '' || password !== '';
+  } catch {
+    return false; // Not a URL: the url check above reports it.
+  }
+}
 
 const credentialSource = z.union(
   [

@@ -1,3 +1,5 @@
+/// <reference lib="es2024.string" />
+// isWellFormed and toWellFormed: ES2024, in Node since 20 (package.json `engines`).
 import type { Decision, Deny } from '../pipeline/decision.js';
 import {
   type CheckResponse,
@@ -29,6 +31,11 @@ const STATUS_TO_GRPC_CODE: Record<Deny['status'], number> = {
  * cannot turn it into an allow. `dynamic_metadata` is emitted by Envoy under the ext_authz
  * filter's namespace for logging and later filters; the per-request decision id is added by
  * `decisionIdMetadata`, so the rest of a response can be encoded once per Decision.
+ *
+ * Every string goes through `wellFormed`: claims come from the token, and a JSON string may
+ * hold a lone surrogate ("\ud800") that protobufjs would write as bytes that are not UTF-8.
+ * Envoy's C++ parser then rejects the whole response, and with `failure_mode_allow: true` a
+ * denial becomes an allow.
  */
 export function toCheckResponse(decision: Decision): CheckResponse & { dynamic_metadata: Struct } {
   const metadata = describeDecision(decision);
@@ -37,7 +44,7 @@ export function toCheckResponse(decision: Decision): CheckResponse & { dynamic_m
       status: { code: GRPC_CODE.ok },
       ok_response: {
         headers: decision.setHeaders.map(({ name, value }) => overwrite(name, value)),
-        headers_to_remove: [...decision.removeHeaders],
+        headers_to_remove: decision.removeHeaders.map(wellFormed),
       },
       dynamic_metadata: metadata,
     };
@@ -50,11 +57,11 @@ export function toCheckResponse(decision: Decision): CheckResponse & { dynamic_m
   if (decision.challenge !== undefined)
     headers.push(overwrite('www-authenticate', decision.challenge));
   return {
-    status: { code: STATUS_TO_GRPC_CODE[decision.status], message: decision.reason },
+    status: { code: STATUS_TO_GRPC_CODE[decision.status], message: wellFormed(decision.reason) },
     denied_response: {
       status: { code: decision.status },
       headers,
-      body: JSON.stringify({ error: decision.reason, message: decision.message }),
+      body: wellFormed(JSON.stringify({ error: decision.reason, message: decision.message })),
     },
     dynamic_metadata: metadata,
   };
@@ -65,30 +72,43 @@ export function toCheckResponse(decision: Decision): CheckResponse & { dynamic_m
  * unset: Envoy versions that predate append_action then also overwrite.
  */
 function overwrite(key: string, value: string): HeaderValueOption {
-  return { header: { key, value }, append_action: HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD };
+  return {
+    header: { key: wellFormed(key), value: wellFormed(value) },
+    append_action: HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD,
+  };
 }
 
 /** The metadata field that changes with every request, kept apart so the rest is encoded once. */
 export function decisionIdMetadata(decisionId: string): Struct {
-  return { fields: { decision_id: { stringValue: decisionId } } };
+  return { fields: { decision_id: text(decisionId) } };
 }
 
 function describeDecision(decision: Decision): Struct {
   const fields: Record<string, StructValue> = {
-    outcome: { stringValue: decision.allow ? 'allow' : 'deny' },
-    reason: { stringValue: decision.reason },
+    outcome: text(decision.allow ? 'allow' : 'deny'),
+    reason: text(decision.reason),
   };
-  if (decision.rule !== undefined) fields.rule = { stringValue: decision.rule };
+  if (decision.rule !== undefined) fields.rule = text(decision.rule);
 
   const { identity } = decision;
   if (identity !== undefined) {
-    fields.provider = { stringValue: identity.provider };
-    fields.issuer = { stringValue: identity.issuer };
-    if (identity.subject !== undefined) fields.subject = { stringValue: identity.subject };
-    if (identity.clientId !== undefined) fields.client_id = { stringValue: identity.clientId };
-    fields.scopes = {
-      listValue: { values: identity.scopes.map((scope) => ({ stringValue: scope })) },
-    };
+    fields.provider = text(identity.provider);
+    fields.issuer = text(identity.issuer);
+    if (identity.subject !== undefined) fields.subject = text(identity.subject);
+    if (identity.clientId !== undefined) fields.client_id = text(identity.clientId);
+    fields.scopes = { listValue: { values: identity.scopes.map(text) } };
   }
   return { fields };
+}
+
+function text(value: string): StructValue {
+  return { stringValue: wellFormed(value) };
+}
+
+/**
+ * The string with every lone surrogate replaced by U+FFFD, so that its UTF-8 encoding is valid
+ * (protobuf `string` fields must be). Checked first: the common string is returned as it is.
+ */
+function wellFormed(value: string): string {
+  return value.isWellFormed() ? value : value.toWellFormed();
 }

@@ -112,10 +112,10 @@ export class KeySet {
       case 'file':
         return parseKeySet(await readFile(this.source.path, 'utf8'), this.source.path);
       case 'uri':
-        return parseKeySet(await this.#fetchText(this.source.uri), this.source.uri);
+        return parseKeySet(await this.#fetchText(this.source.uri), describeUrl(this.source.uri));
       case 'discovery': {
         const jwksUri = await this.#discoverJwksUri(this.source.issuer);
-        return parseKeySet(await this.#fetchText(jwksUri), jwksUri);
+        return parseKeySet(await this.#fetchText(jwksUri), describeUrl(jwksUri));
       }
     }
   }
@@ -123,27 +123,31 @@ export class KeySet {
   /** OpenID Connect Discovery 1.0 §4: the document's issuer must equal the configured one. */
   async #discoverJwksUri(issuer: string): Promise<string> {
     const url = `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
+    const shown = describeUrl(url);
     let document: unknown;
     try {
       document = JSON.parse(await this.#fetchText(url));
     } catch (error) {
-      if (error instanceof SyntaxError) throw new Error(`${url}: response is not JSON`);
+      if (error instanceof SyntaxError) throw new Error(`${shown}: response is not JSON`);
       throw error;
     }
     if (typeof document !== 'object' || document === null) {
-      throw new Error(`${url}: response is not a JSON object`);
+      throw new Error(`${shown}: response is not a JSON object`);
     }
     const { issuer: advertised, jwks_uri: jwksUri } = document as Record<string, unknown>;
     if (advertised !== issuer) {
-      throw new Error(`${url}: issuer "${String(advertised)}" differs from the configured one`);
+      throw new Error(
+        `${shown}: issuer ${quoteRemote(advertised)} differs from the configured one`,
+      );
     }
     if (typeof jwksUri !== 'string' || !/^https?:\/\//.test(jwksUri)) {
-      throw new Error(`${url}: jwks_uri is missing or not an http(s) URL`);
+      throw new Error(`${shown}: jwks_uri is missing or not an http(s) URL`);
     }
     return jwksUri;
   }
 
   async #fetchText(url: string): Promise<string> {
+    const shown = describeUrl(url);
     let response: Response;
     try {
       response = await fetch(url, {
@@ -152,26 +156,54 @@ export class KeySet {
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
     } catch (error) {
-      throw this.#fetchError(url, error);
+      throw this.#fetchError(shown, error);
     }
     if (response.status !== 200) {
       await response.body?.cancel();
-      throw new Error(`${url}: HTTP ${response.status}`);
+      throw new Error(`${shown}: HTTP ${response.status}`);
     }
     try {
-      return await readCapped(response, MAX_DOCUMENT_BYTES, url);
+      return await readCapped(response, MAX_DOCUMENT_BYTES, shown);
     } catch (error) {
       // The timeout covers the body too: a server may send its headers and then stall.
-      throw error instanceof DocumentTooLargeError ? error : this.#fetchError(url, error);
+      throw error instanceof DocumentTooLargeError ? error : this.#fetchError(shown, error);
     }
   }
 
-  #fetchError(url: string, error: unknown): Error {
+  /** `shown` is the URL as `describeUrl` gives it. */
+  #fetchError(shown: string, error: unknown): Error {
     const timedOut = error instanceof Error && error.name === 'TimeoutError';
     return new Error(
-      `${url}: ${timedOut ? `no answer within ${this.options.timeoutMs} ms` : 'fetch failed'}`,
+      `${shown}: ${timedOut ? `no answer within ${this.options.timeoutMs} ms` : 'fetch failed'}`,
     );
   }
+}
+
+/**
+ * A URL as error messages (and so log lines) name it: origin and path only. Userinfo
+ * (`https://admin:s3cr3t@idp/...`), query (`?api_key=...`) and fragment may hold secrets.
+ */
+function describeUrl(url: string): string {
+  try {
+    const { origin, pathname } = new URL(url);
+    if (origin !== 'null') return `${origin}${pathname}`;
+  } catch {
+    // Not a URL the WHATWG parser accepts: strip the same parts by their delimiters.
+  }
+  return url.replace(/[?#].*$/s, '').replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/]*@/, '$1');
+}
+
+/** Longest remote value (an advertised issuer...) quoted into an error message, in characters. */
+const MAX_QUOTED_CHARS = 200;
+
+/** A value read from a remote document, quoted and cut short so one answer cannot flood a log. */
+function quoteRemote(value: unknown): string {
+  const text = String(value);
+  if (text.length <= MAX_QUOTED_CHARS) return `"${text}"`;
+  let cut = text.slice(0, MAX_QUOTED_CHARS);
+  // Do not end on the first half of a surrogate pair.
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  return `"${cut}..." (${text.length} characters)`;
 }
 
 /** Largest discovery document or key set accepted, in bytes; real ones are a few kilobytes. */

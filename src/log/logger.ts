@@ -2,7 +2,11 @@ import { type DestinationStream, type Logger, pino } from 'pino';
 
 export type { Logger } from 'pino';
 
-/** Header names whose values never reach a log line, whatever the level. */
+/**
+ * Header names pino censors in any logged `headers` object. A second line of defence only:
+ * decision lines are built with `redactHeaders`, which already removes these and every other
+ * credential-bearing header.
+ */
 const ALWAYS_REDACTED_HEADERS = [
   'authorization',
   'proxy-authorization',
@@ -19,8 +23,9 @@ export interface LoggerOptions {
 }
 
 /**
- * pino, JSON, one line per event. Decision lines log attributes at debug only, and every
- * credential-bearing header is replaced by "[redacted]" before serialization.
+ * pino, JSON, one line per event. Decision lines log request headers at debug only, passed
+ * through `redactHeaders` (see redact-headers.ts); pino's `redact` censors the best-known
+ * credential headers again, in case a `headers` object ever reaches a line some other way.
  */
 export function createLogger(options: LoggerOptions): Logger {
   const headers = [...new Set([...ALWAYS_REDACTED_HEADERS, ...(options.credentialHeaders ?? [])])];

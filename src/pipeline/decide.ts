@@ -194,8 +194,9 @@ function deny(
 
 /**
  * Claim values become header values: strings as they are, numbers and booleans as text, arrays of
- * strings space-separated (the way `scope` is written). Anything else, or a value holding control
- * characters that could split a header, is not forwarded.
+ * strings space-separated (the way `scope` is written). Anything else is not forwarded, nor is a
+ * value holding control characters that could split a header, or a lone surrogate ("\ud800" in
+ * the token's JSON), which has no UTF-8 encoding and would make Envoy reject the whole response.
  */
 function toHeaderValue(value: unknown): string | undefined {
   let text: string;
@@ -204,6 +205,7 @@ function toHeaderValue(value: unknown): string | undefined {
   else if (Array.isArray(value) && value.every((item) => typeof item === 'string'))
     text = value.join(' ');
   else return undefined;
+  // With the u flag, \p{Surrogate} matches only a surrogate that is not half of a pair.
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we refuse
-  return /[\x00-\x1f\x7f]/.test(text) ? undefined : text;
+  return /[\x00-\x1f\x7f]|\p{Surrogate}/u.test(text) ? undefined : text;
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { CheckRequest } from '../envoy/messages.js';
 import type { CheckResponseEncoder } from '../envoy/response-encoder.js';
 import { toAuthzRequest } from '../envoy/to-authz-request.js';
+import { redactHeaders, redactPath } from '../log/redact-headers.js';
 import type { AuthzRequest } from '../pipeline/authz-request.js';
 import type { Decider } from '../pipeline/decide.js';
 import type { Decision } from '../pipeline/decision.js';
@@ -11,6 +12,7 @@ import {
   denyInternalError,
   denyInvalidRequest,
 } from '../pipeline/decision-failure.js';
+import type { Policy } from '../pipeline/policy.js';
 
 /** Longest delay a Node timer honours, in ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -32,19 +34,20 @@ export function createCheckHandler(
   encoder: CheckResponseEncoder,
   logger: Logger,
 ) {
+  const log = { logger, credentialHeaders: credentialHeaderNames(decider.policy) };
   return (call: ServerUnaryCall<CheckRequest, Buffer>, callback: sendUnaryData<Buffer>) => {
     const startedMs = performance.now();
     const translation = toAuthzRequest(call.request);
     if (!translation.ok) {
       const decision = denyInvalidRequest(translation.problem);
-      logDecision(logger, decision, translation.id, undefined, startedMs);
+      logDecision(log, decision, translation.id, undefined, startedMs);
       callback(null, encoder.encode(decision, translation.id));
       return;
     }
 
     const { request } = translation;
     const respond = (decision: Decision) => {
-      logDecision(logger, decision, request.id, request, startedMs);
+      logDecision(log, decision, request.id, request, startedMs);
       callback(null, encoder.encode(decision, request.id));
     };
 
@@ -78,8 +81,29 @@ function beforeDeadline(decision: Promise<Decision>, deadline: Date | number): P
   return Promise.race([decision, expiry]).finally(() => clearTimeout(timer));
 }
 
+/** Where decision lines go, and which headers the providers read credentials from. */
+interface DecisionLog {
+  readonly logger: Logger;
+  readonly credentialHeaders: ReadonlySet<string>;
+}
+
+function credentialHeaderNames(policy: Policy): ReadonlySet<string> {
+  const names = new Set<string>();
+  for (const provider of policy.providers.values()) {
+    for (const source of provider.credentials) {
+      if (source.kind === 'header') names.add(source.header.toLowerCase());
+    }
+  }
+  return names;
+}
+
+/**
+ * One line per decision at info, with the path but never its query (RFC 6750 §2.3 lets a token
+ * travel there). At debug the request headers are added, through `redactHeaders`, which removes
+ * every credential.
+ */
 function logDecision(
-  logger: Logger,
+  { logger, credentialHeaders }: DecisionLog,
   decision: Decision,
   id: string,
   request: AuthzRequest | undefined,
@@ -90,7 +114,7 @@ function logDecision(
     decision_id: id,
     method: request?.method,
     host: request?.host,
-    path: request === undefined ? undefined : stripQuery(request.rawPath),
+    path: request === undefined ? undefined : redactPath(request.rawPath),
     rule: decision.rule,
     outcome: decision.allow ? 'allow' : 'deny',
     reason: decision.reason,
@@ -99,13 +123,9 @@ function logDecision(
     duration_ms: Math.round((performance.now() - startedMs) * 1000) / 1000,
   };
   if (logger.isLevelEnabled('debug') && request !== undefined) {
-    logger.debug({ ...line, headers: request.headers }, 'decision');
+    const headers = redactHeaders(request.headers, credentialHeaders);
+    logger.debug({ ...line, headers }, 'decision');
   } else {
     logger.info(line, 'decision');
   }
-}
-
-function stripQuery(rawPath: string): string {
-  const end = rawPath.search(/[?#]/);
-  return end < 0 ? rawPath : rawPath.slice(0, end);
 }

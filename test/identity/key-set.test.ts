@@ -14,6 +14,8 @@ import {
   SignJWT,
 } from 'jose';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ConfigError } from '../../src/config/config-error.js';
+import { parseConfig } from '../../src/config/load-config.js';
 import type { JwtProvider } from '../../src/identity/jwt-provider.js';
 import {
   KeySet,
@@ -510,6 +512,143 @@ describe('KeySet from OpenID Connect discovery', () => {
     expect(keys.lastError).toContain(`${server.origin}${DISCOVERY_PATH}: `);
     expect(keys.lastError).toContain(error);
     expect(server.requests('/jwks')).toBe(0);
+  });
+});
+
+describe('secrets in JWKS URLs leaking into error messages', () => {
+  const SECRET = 's3cr3t-never-logged';
+
+  /** The URI with a password, a secret query parameter and a fragment added. */
+  function withSecrets(uri: string): string {
+    const url = new URL(uri);
+    url.username = 'admin';
+    url.password = SECRET;
+    url.search = `?api_key=${SECRET}`;
+    url.hash = `#${SECRET}`;
+    return url.href;
+  }
+
+  function withSecretQuery(uri: string): string {
+    return `${uri}?api_key=${SECRET}#${SECRET}`;
+  }
+
+  it.each<[condition: string, reply: Reply, error: string]>([
+    ['answers 500', { kind: 'raw', status: 500, body: '' }, 'HTTP 500'],
+    ['answers something other than JSON', { kind: 'raw', status: 200, body: '<html>' }, 'not JSON'],
+    [
+      'serves private key material',
+      { kind: 'json', body: { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] } },
+      'private or symmetric key material',
+    ],
+    [
+      'serves more than a megabyte',
+      { kind: 'raw', status: 200, body: 'x'.repeat(1024 * 1024 + 1) },
+      'response is larger than',
+    ],
+    ['hangs before answering', { kind: 'hang' }, 'no answer within 100 ms'],
+  ])(
+    'names a JWKS URI without its query or fragment when the server %s',
+    async (_, reply, error) => {
+      server.reply('/jwks', reply);
+      const keys = new KeySet(
+        { kind: 'uri', uri: withSecretQuery(server.jwksUri) },
+        { ...OPTIONS, timeoutMs: 100 },
+      );
+
+      await keys.refresh();
+
+      expect(keys.lastError?.startsWith(`${server.jwksUri}: `)).toBe(true);
+      expect(keys.lastError).toContain(error);
+      expect(keys.lastError).not.toContain(SECRET);
+    },
+  );
+
+  it('names a JWKS URI without its user name and password when the fetch fails', async () => {
+    const keys = new KeySet({ kind: 'uri', uri: withSecrets(server.jwksUri) }, OPTIONS);
+
+    await keys.refresh();
+
+    expect(keys.lastError).toBe(`${server.jwksUri}: fetch failed`);
+    expect(keys.lastError).not.toContain('admin');
+  });
+
+  it('names a discovered jwks_uri without its query or fragment', async () => {
+    server.reply('/.well-known/openid-configuration', {
+      kind: 'json',
+      body: { issuer: server.origin, jwks_uri: withSecretQuery(server.jwksUri) },
+    });
+    server.reply('/jwks', { kind: 'raw', status: 503, body: '' });
+    const keys = new KeySet({ kind: 'discovery', issuer: server.origin }, OPTIONS);
+
+    await keys.refresh();
+
+    expect(keys.lastError).toBe(`${server.jwksUri}: HTTP 503`);
+  });
+
+  it('names a discovery URL built from an issuer with a password without it', async () => {
+    const issuer = new URL(server.origin);
+    issuer.username = 'admin';
+    issuer.password = SECRET;
+    const keys = new KeySet({ kind: 'discovery', issuer: issuer.href }, OPTIONS);
+
+    await keys.refresh();
+
+    expect(keys.lastError).toBe(`${server.origin}/.well-known/openid-configuration: fetch failed`);
+  });
+
+  it('quotes at most 200 characters of a mismatching issuer from a 900 KB discovery document', async () => {
+    const advertised = `https://evil.example/${'a'.repeat(900 * 1024)}`;
+    server.reply('/.well-known/openid-configuration', {
+      kind: 'json',
+      body: { issuer: advertised, jwks_uri: server.jwksUri },
+    });
+    const keys = new KeySet({ kind: 'discovery', issuer: server.origin }, OPTIONS);
+
+    await keys.refresh();
+
+    expect(keys.lastError).toBe(
+      `${server.origin}/.well-known/openid-configuration: issuer "${advertised.slice(0, 200)}..." ` +
+        `(${advertised.length} characters) differs from the configured one`,
+    );
+  });
+
+  it('does not cut a quoted issuer between the two halves of a surrogate pair', async () => {
+    const advertised = `${'a'.repeat(199)}\u{1F600}${'b'.repeat(100)}`;
+    server.reply('/.well-known/openid-configuration', {
+      kind: 'json',
+      body: { issuer: advertised, jwks_uri: server.jwksUri },
+    });
+    const keys = new KeySet({ kind: 'discovery', issuer: server.origin }, OPTIONS);
+
+    await keys.refresh();
+
+    expect(keys.lastError).toContain(`issuer "${'a'.repeat(199)}..."`);
+  });
+
+  it.each([
+    'http://admin:s3cr3t@idp.example/jwks',
+    'https://admin@idp.example/jwks',
+    'https://:s3cr3t@idp.example/jwks',
+  ])('refuses the configured jwks.uri %s, which carries a user name or password', (uri) => {
+    const yaml = `
+providers:
+  - { name: corp, issuer: https://idp.example, audiences: [api], jwks: { uri: "${uri}" } }
+`;
+
+    expect(() => parseConfig(yaml, '/etc/tollgate.yaml')).toThrow(ConfigError);
+    expect(() => parseConfig(yaml, '/etc/tollgate.yaml')).toThrow(
+      'providers[0].jwks.uri: must not carry a user name or password; tollgate sends no ' +
+        'credentials to the JWKS endpoint',
+    );
+  });
+
+  it('accepts a configured jwks.uri with a query, which it never names in a message', () => {
+    const yaml = `
+providers:
+  - { name: corp, issuer: https://idp.example, audiences: [api], jwks: { uri: "https://idp.example/jwks?tenant=a" } }
+`;
+
+    expect(() => parseConfig(yaml, '/etc/tollgate.yaml')).not.toThrow();
   });
 });
 
