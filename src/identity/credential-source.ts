@@ -1,4 +1,5 @@
 import { parseCookie } from 'cookie';
+import { lowerCaseAscii } from '../policy/ascii-case.js';
 
 /** Where a provider looks for its token in a request. */
 export type CredentialSource =
@@ -24,16 +25,18 @@ export function lookUpCredential(
 
   const value = headers[source.header];
   if (value === undefined) return ABSENT;
-  if (source.scheme === undefined) return toToken(value.trim(), source.header);
+  if (source.scheme === undefined) return toToken(trimOws(value, 0), source.header);
 
+  // Schemes compare without regard to ASCII case only (RFC 9110 §11.1), so "To\u212Aen" (Kelvin
+  // sign) is not the scheme "Token".
   const space = value.indexOf(' ');
-  if (space < 0 || value.slice(0, space).toLowerCase() !== source.scheme.toLowerCase()) {
+  if (space < 0 || lowerCaseAscii(value.slice(0, space)) !== lowerCaseAscii(source.scheme)) {
     return {
       kind: 'malformed',
       problem: `${source.header} header does not use the ${source.scheme} scheme`,
     };
   }
-  return toToken(value.slice(space + 1).trim(), source.header);
+  return toToken(trimOws(value, space + 1), source.header);
 }
 
 function lookUpCookie(cookieHeader: string | undefined, name: string): CredentialLookup {
@@ -54,8 +57,8 @@ function lookUpCookie(cookieHeader: string | undefined, name: string): Credentia
 function rawCookieValues(cookieHeader: string, name: string): string[] {
   return cookieHeader.split(';').flatMap((pair) => {
     const equals = pair.indexOf('=');
-    return equals >= 0 && pair.slice(0, equals).trim() === name
-      ? [pair.slice(equals + 1).trim()]
+    return equals >= 0 && trimOws(pair.slice(0, equals), 0) === name
+      ? [trimOws(pair, equals + 1)]
       : [];
   });
 }
@@ -68,6 +71,23 @@ function toToken(token: string, where: string): CredentialLookup {
   if (!B64_TOKEN.test(token))
     return { kind: 'malformed', problem: `${where} is not a single token` };
   return { kind: 'found', token };
+}
+
+/**
+ * `text` from `start` without leading and trailing SP and HTAB, the only whitespace HTTP knows
+ * (RFC 9110 §5.6.3 OWS). String#trim would also drop U+00A0 and other Unicode spaces, turning a
+ * value no upstream would read as that token into one we accept.
+ */
+function trimOws(text: string, start: number): string {
+  let from = start;
+  let to = text.length;
+  while (from < to && isOws(text.charCodeAt(from))) from++;
+  while (to > from && isOws(text.charCodeAt(to - 1))) to--;
+  return from === 0 && to === text.length ? text : text.slice(from, to);
+}
+
+function isOws(code: number): boolean {
+  return code === 0x20 || code === 0x09;
 }
 
 /** A stable key naming a source, to tell whether two providers read the same place. */

@@ -3,7 +3,10 @@
  * Identity and policy read only this, so they never depend on Envoy's wire format.
  */
 export interface AuthzRequest {
-  /** Envoy's `x-request-id` when present, otherwise one we generate; also the decision id. */
+  /**
+   * Envoy's `x-request-id` when it is at most 128 visible ASCII characters, otherwise one we
+   * generate; also the decision id.
+   */
   readonly id: string;
   /** Upper-case HTTP method. */
   readonly method: string;
@@ -13,7 +16,7 @@ export interface AuthzRequest {
   readonly rawPath: string;
   /**
    * Request headers with lower-case names. Repeated headers are joined with "," the way Envoy
-   * joins them in `AttributeContext.HttpRequest.headers`.
+   * joins them in `AttributeContext.HttpRequest.headers`; repeated cookies with "; ".
    */
   readonly headers: Readonly<Record<string, string>>;
 }

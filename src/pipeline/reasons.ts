@@ -18,8 +18,10 @@ export const REASONS = {
   token_not_yet_valid: "the token's nbf or iat is in the future",
   token_claims_invalid: 'a required claim is missing or has the wrong type',
   scope_missing: 'the token lacks a scope the rule requires',
-  path_invalid: 'the path is malformed, encodes a slash or backslash, or climbs above the root',
-  request_invalid: 'the CheckRequest lacks the HTTP attributes a decision needs',
+  path_invalid:
+    'the path is malformed, encodes a slash, backslash or control character, carries a semicolon, or climbs above the root',
+  request_invalid:
+    'the CheckRequest is undecodable, lacks a method or path, or has a malformed method or host',
   provider_unavailable: "the provider's keys could not be loaded",
   deadline_exceeded: "the decision could not be made before Envoy's deadline",
   internal_error: 'an unexpected failure inside tollgate; the request is denied',

@@ -10,6 +10,14 @@ export interface PathOptions {
    * the path one shape here and another at the upstream.
    */
   readonly encodedSlashes: 'reject' | 'keep';
+  /**
+   * What to do with `;` and `%3B` in the path (not the query). `'reject'`, the configuration's
+   * default, refuses the path; `'keep'` leaves them in their segment, `;` raw and `%3B` encoded.
+   * Servlet containers strip path parameters before resolving dot segments, so they read
+   * `/static/..;/admin` as `/admin` while this module sees a segment named `..;`. Anything but
+   * `'keep'` refuses, so a caller that forgets the option fails closed.
+   */
+  readonly semicolons: 'reject' | 'keep';
 }
 
 /** The canonical path and the raw query (without `?`), or why the path is refused. */
@@ -22,6 +30,8 @@ type Refusal = Extract<NormalizedPath, { ok: false }>;
 // Refusals are shared constants: refusing costs no allocation and can never echo the input.
 const NOT_ROOTED = refusal('path must start with "/"');
 const CONTROL_CHARACTER = refusal('control character in path');
+const ENCODED_CONTROL_CHARACTER = refusal('encoded control character in path');
+const SEMICOLON = refusal('semicolon in path');
 const SPACE_CHARACTER = refusal('space in path');
 const NON_ASCII_CHARACTER = refusal('non-ASCII character in path');
 const BACKSLASH_CHARACTER = refusal('backslash in path');
@@ -34,6 +44,8 @@ const SLASH_CODE = 0x2f;
 const DOT_CODE = 0x2e;
 const PERCENT_CODE = 0x25;
 const BACKSLASH_CODE = 0x5c;
+const SEMICOLON_CODE = 0x3b;
+const DELETE_CODE = 0x7f;
 
 // How a raw character of the path is treated; codes of 0x80 and above are NON_ASCII.
 const PLAIN = 0;
@@ -44,6 +56,7 @@ const BACKSLASH = 4;
 const CONTROL = 5;
 const SPACE = 6;
 const NON_ASCII = 7;
+const PARAMETER = 8;
 
 const CHAR_CLASS = buildCharClasses();
 const CANONICAL_ESCAPE = buildCanonicalEscapes();
@@ -94,6 +107,10 @@ function scanPath(
       case PERCENT: {
         const escaped = readEscape(raw, i, end);
         if (escaped < 0) return INVALID_ESCAPE;
+        // The promise that control characters never pass must hold for their escapes too: an
+        // upstream that decodes "/orders/%00" may cut the path there or split a log line.
+        if (escaped < 0x20 || escaped === DELETE_CODE) return ENCODED_CONTROL_CHARACTER;
+        if (escaped === SEMICOLON_CODE && options.semicolons !== 'keep') return SEMICOLON;
         if (options.encodedSlashes === 'reject' && escaped === SLASH_CODE) return ENCODED_SLASH;
         if (options.encodedSlashes === 'reject' && escaped === BACKSLASH_CODE) {
           return ENCODED_BACKSLASH;
@@ -104,6 +121,9 @@ function scanPath(
       }
       case UNSAFE:
         canonical = false;
+        break;
+      case PARAMETER:
+        if (options.semicolons !== 'keep') return SEMICOLON;
         break;
       case BACKSLASH:
         // Some upstreams treat "\" as "/", so "/admin\x" would be "/admin/x" there but not here.
@@ -219,11 +239,13 @@ function isUnreserved(code: number): boolean {
 function buildCharClasses(): Uint8Array {
   const classes = new Uint8Array(0x80).fill(PLAIN);
   for (let code = 0; code < 0x20; code++) classes[code] = CONTROL;
-  classes[0x7f] = CONTROL;
+  classes[DELETE_CODE] = CONTROL;
   classes[0x20] = SPACE;
   classes[PERCENT_CODE] = PERCENT;
   classes[SLASH_CODE] = SLASH;
   classes[BACKSLASH_CODE] = BACKSLASH;
+  // RFC 3986 §3.3 lets ";" delimit path parameters, which some upstreams strip.
+  classes[SEMICOLON_CODE] = PARAMETER;
   // Characters RFC 3986 §3.3 never allows raw in a path. Clients send some of them anyway;
   // encoding them makes `/a"b` and `/a%22b` one path, as they are to an upstream that decodes.
   for (const character of '"<>[]^`{|}') classes[character.charCodeAt(0)] = UNSAFE;

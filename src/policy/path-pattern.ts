@@ -2,7 +2,7 @@
  * Path patterns from the policy, compiled once at start-up and matched against the segments of
  * a path that `normalizePath` has made canonical.
  */
-import { normalizePath } from './path-normalize.js';
+import { normalizePath, type PathOptions } from './path-normalize.js';
 import { PatternError } from './pattern-error.js';
 
 export { PatternError } from './pattern-error.js';
@@ -18,6 +18,8 @@ export interface PathPattern {
 const ONE_SEGMENT = '*';
 /** Matches zero or more segments. */
 const ANY_SEGMENTS = '**';
+
+const PATTERN_PATH_OPTIONS: PathOptions = { encodedSlashes: 'keep', semicolons: 'keep' };
 
 /**
  * Compiles a pattern such as `/orders/*` or `/admin/**`. Literal segments are
@@ -68,9 +70,9 @@ function compileSegment(pattern: string, segment: string): string {
     throw new PatternError(pattern, '"." and ".." segments are not allowed, encoded or not');
   }
 
-  // "keep" because the pattern does not know the listener's option; an encoded slash can only
-  // ever match when request paths keep theirs too.
-  const normalized = normalizePath(`/${segment}`, { encodedSlashes: 'keep' });
+  // "keep" because the pattern does not know the listener's options; an encoded slash or a
+  // semicolon can only ever match when request paths keep theirs too.
+  const normalized = normalizePath(`/${segment}`, PATTERN_PATH_OPTIONS);
   if (!normalized.ok) throw new PatternError(pattern, normalized.problem);
   return normalized.path.slice(1);
 }

@@ -24,6 +24,8 @@ describe('lookUpCredential from a header with a scheme', () => {
     ['an upper-case scheme', `BEARER ${TOKEN}`],
     ['several spaces after the scheme', `Bearer   ${TOKEN}`],
     ['trailing spaces after the token', `Bearer ${TOKEN}  `],
+    ['a tab after the token', `Bearer ${TOKEN}\t`],
+    ['a tab between the scheme and the token', `Bearer \t${TOKEN}`],
     ['base64 padding at the end of the token', 'Bearer dG9rZW4='],
   ])('finds the token given %s', (_, authorization) => {
     const lookup = lookUpCredential({ authorization }, BEARER);
@@ -65,6 +67,36 @@ describe('lookUpCredential from a header with a scheme', () => {
     expect(lookup.kind).toBe('malformed');
   });
 
+  // Regression: String#trim dropped U+00A0 and other Unicode whitespace around the token, so a
+  // value no upstream would read as that token was accepted. Only SP and HTAB are OWS.
+  it.each([
+    ['a no-break space after the token', `Bearer ${TOKEN}\u00a0`],
+    ['a no-break space before the token', `Bearer \u00a0${TOKEN}`],
+    ['an ideographic space after the token', `Bearer ${TOKEN}\u3000`],
+    ['a line separator after the token', `Bearer ${TOKEN}\u2028`],
+    ['a byte order mark after the token', `Bearer ${TOKEN}\ufeff`],
+    ['a line feed after the token', `Bearer ${TOKEN}\n`],
+    ['a vertical tab after the token', `Bearer ${TOKEN}\v`],
+  ])('reports malformed for Unicode whitespace that is not OWS: %s', (_, authorization) => {
+    expect(lookUpCredential({ authorization }, BEARER)).toEqual({
+      kind: 'malformed',
+      problem: 'authorization is not a single token',
+    });
+  });
+
+  // Regression: String#toLowerCase folds the Kelvin sign to "k", so "To\u212Aen" passed as Token.
+  it('compares the scheme by ASCII case only, refusing a Kelvin sign for "k"', () => {
+    const source: CredentialSource = { kind: 'header', header: 'authorization', scheme: 'Token' };
+
+    expect(lookUpCredential({ authorization: `TOKEN ${TOKEN}` }, source)).toEqual({
+      kind: 'found',
+      token: TOKEN,
+    });
+    expect(lookUpCredential({ authorization: `To\u212Aen ${TOKEN}` }, source).kind).toBe(
+      'malformed',
+    );
+  });
+
   it('names the header and the scheme but never the token when the scheme differs', () => {
     const lookup = lookUpCredential({ authorization: `Basic ${TOKEN}` }, BEARER);
 
@@ -87,6 +119,7 @@ describe('lookUpCredential from a header without a scheme', () => {
   it.each([
     ['the token alone', TOKEN],
     ['the token between spaces', `  ${TOKEN} `],
+    ['the token between tabs', `\t${TOKEN}\t`],
   ])('finds %s', (_, value) => {
     expect(lookUpCredential({ 'x-access-token': value }, BARE_HEADER)).toEqual({
       kind: 'found',
@@ -105,6 +138,8 @@ describe('lookUpCredential from a header without a scheme', () => {
     ['only spaces', '   '],
     ['a scheme in front of the token', `Bearer ${TOKEN}`],
     ['two tokens joined with ","', `${TOKEN},${OTHER_TOKEN}`],
+    ['a no-break space after the token', `${TOKEN}\u00a0`],
+    ['an en quad before the token', `\u2000${TOKEN}`],
   ])('reports malformed for %s', (_, value) => {
     expect(lookUpCredential({ 'x-access-token': value }, BARE_HEADER).kind).toBe('malformed');
   });
@@ -141,6 +176,7 @@ describe('lookUpCredential from a cookie', () => {
     ['an empty value among other cookies', 'theme=dark; access_token=; lang=en'],
     ['a value that decodes to two tokens', `access_token=${TOKEN}%2C${OTHER_TOKEN}`],
     ['a value with a space', 'access_token=a%20b'],
+    ['a value with a no-break space after it', `access_token=${TOKEN}\u00a0`],
   ])('reports malformed for %s', (_, cookie) => {
     const lookup = lookUpCredential({ cookie }, COOKIE);
 

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { normalizePath, type PathOptions } from '../../src/policy/path-normalize.js';
 
-const REJECT: PathOptions = { encodedSlashes: 'reject' };
-const KEEP: PathOptions = { encodedSlashes: 'keep' };
+const REJECT: PathOptions = { encodedSlashes: 'reject', semicolons: 'reject' };
+const KEEP: PathOptions = { encodedSlashes: 'keep', semicolons: 'reject' };
+const KEEP_SEMICOLONS: PathOptions = { encodedSlashes: 'reject', semicolons: 'keep' };
 
 describe('normalizePath', () => {
   it.each([
@@ -11,7 +12,7 @@ describe('normalizePath', () => {
     ['/orders/', '/orders/'],
     ['/orders/42/items', '/orders/42/items'],
     ['/a.b/..c/...', '/a.b/..c/...'],
-    ["/a:b@c!$&'()*+,;=", "/a:b@c!$&'()*+,;="],
+    ["/a:b@c!$&'()*+,=", "/a:b@c!$&'()*+,="],
     ['/-._~', '/-._~'],
   ])('returns the canonical path %s unchanged', (raw, path) => {
     expect(normalizePath(raw, REJECT)).toEqual({ ok: true, path, query: '' });
@@ -44,8 +45,8 @@ describe('normalizePath', () => {
     ['/a/b/%2e%2e/c', '/a/c'],
     ['/a/b/.%2E', '/a/'],
     ['/caf%c3%a9', '/caf%C3%A9'],
-    ['/a%3bb', '/a%3Bb'],
-    ['/a%00', '/a%00'],
+    ['/a%20b', '/a%20b'],
+    ['/a%80', '/a%80'],
     ['/a%252e%252e/', '/a%252e%252e/'],
     ['/%25', '/%25'],
     ['/%2e%2e%2e', '/...'],
@@ -75,6 +76,9 @@ describe('normalizePath', () => {
     ['/a#frag', '/a', ''],
     ['/a#frag?not=query', '/a', ''],
     ['/a/../b?c=d?e', '/b', 'c=d?e'],
+    ['/a?b=1;c=2', '/a', 'b=1;c=2'],
+    ['/a?b=%3b%00', '/a', 'b=%3b%00'],
+    ['/a#;x', '/a', ''],
     ['/a?q=%zz', '/a', 'q=%zz'],
   ])('splits %s into path and untouched query, dropping the fragment', (raw, path, query) => {
     expect(normalizePath(raw, REJECT)).toEqual({ ok: true, path, query });
@@ -114,8 +118,80 @@ describe('normalizePath', () => {
     ['/a b', 'space in path'],
     ['/café', 'non-ASCII character in path'],
     ['/a\u2215b', 'non-ASCII character in path'],
+    ['/a;b', 'semicolon in path'],
+    ['/a%3bb', 'semicolon in path'],
+    ['/a%3Bb', 'semicolon in path'],
+    ['/a%00', 'encoded control character in path'],
   ])('refuses %j with "%s"', (raw, problem) => {
     expect(normalizePath(raw, REJECT)).toEqual({ ok: false, problem });
+  });
+
+  // Regression: Servlet containers drop ";..." from each segment before resolving dots, so they
+  // read all of these as /admin/users while a public /static/** rule matched them here.
+  it.each([
+    '/static/..;/admin/users',
+    '/static/%2e%2e;/admin/users',
+    '/static/..%3b/admin/users',
+    '/static/..%3B/admin/users',
+    '/static/.;/../admin/users',
+    '/static;x=1/../admin/users',
+    '/;/admin/users',
+  ])('refuses the path parameter bypass %j of a /static/** rule', (raw) => {
+    expect(normalizePath(raw, REJECT)).toEqual({ ok: false, problem: 'semicolon in path' });
+  });
+
+  // Regression: escapes of control characters were kept encoded and passed, although raw control
+  // characters are refused; an upstream that decodes them sees a NUL, a line break or a DEL.
+  it.each([
+    '/orders/%00',
+    '/orders/%0A',
+    '/orders/%0d',
+    '/orders/%09',
+    '/orders/%1F',
+    '/orders/%1f/x',
+    '/orders/%7F',
+    '/orders/%7f',
+    '/a/../orders%0a',
+  ])('refuses the encoded control character in %j', (raw) => {
+    expect(normalizePath(raw, REJECT)).toEqual({
+      ok: false,
+      problem: 'encoded control character in path',
+    });
+  });
+
+  it.each([
+    ['/static/..;/admin/users', '/static/..;/admin/users'],
+    ['/a;jsessionid=1', '/a;jsessionid=1'],
+    ['/a;b/../c', '/c'],
+    ['/a%3bb', '/a%3Bb'],
+    ['/a/%3B/b', '/a/%3B/b'],
+  ])('keeps semicolons in %s as part of their segment when told to keep them', (raw, path) => {
+    expect(normalizePath(raw, KEEP_SEMICOLONS)).toEqual({ ok: true, path, query: '' });
+  });
+
+  it('spells a raw semicolon and its escape as two paths when keeping them', () => {
+    const raw = normalizePath('/a;b', KEEP_SEMICOLONS);
+    const escaped = normalizePath('/a%3Bb', KEEP_SEMICOLONS);
+
+    expect(raw).not.toEqual(escaped);
+  });
+
+  it.each([
+    [KEEP, '/a%00'],
+    [KEEP_SEMICOLONS, '/a%00'],
+    [{ encodedSlashes: 'keep', semicolons: 'keep' } as const, '/a;b%7F'],
+  ])('still refuses encoded control characters with options %j', (options, raw) => {
+    expect(normalizePath(raw, options)).toEqual({
+      ok: false,
+      problem: 'encoded control character in path',
+    });
+  });
+
+  it('refuses semicolons when the options leave semicolons out, failing closed', () => {
+    const options = { encodedSlashes: 'reject' } as unknown as PathOptions;
+
+    expect(normalizePath('/a;b', options)).toEqual({ ok: false, problem: 'semicolon in path' });
+    expect(normalizePath('/a%3Bb', options)).toEqual({ ok: false, problem: 'semicolon in path' });
   });
 
   it.each([
@@ -134,15 +210,21 @@ describe('normalizePath', () => {
     expect(normalizePath(raw, KEEP)).toEqual({ ok: false, problem });
   });
 
-  it.each(['/SECRET%zz', '/SECRET/../..', '/SECRET%2f', '/SECRET\\', 'SECRET', '/SECRET\u0001'])(
-    'describes the problem with %j without echoing the path',
-    (raw) => {
-      const result = normalizePath(raw, REJECT);
+  it.each([
+    '/SECRET%zz',
+    '/SECRET/../..',
+    '/SECRET%2f',
+    '/SECRET\\',
+    'SECRET',
+    '/SECRET\u0001',
+    '/SECRET;x',
+    '/SECRET%00',
+  ])('describes the problem with %j without echoing the path', (raw) => {
+    const result = normalizePath(raw, REJECT);
 
-      expect(result.ok).toBe(false);
-      expect(JSON.stringify(result)).not.toContain('SECRET');
-    },
-  );
+    expect(result.ok).toBe(false);
+    expect(JSON.stringify(result)).not.toContain('SECRET');
+  });
 
   it.each(['//a//b/./c/../d/', '/%7euser/%41%2e%2e', '/caf%c3%a9/%252e', '/a"b/{c}', '/a/b/..'])(
     'gives a path that normalizes to itself again, from %s',

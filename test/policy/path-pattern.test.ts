@@ -6,9 +6,12 @@ import {
   splitPathSegments,
 } from '../../src/policy/path-pattern.js';
 
-/** Matches the way a request does: normalize the raw path, split it, then match. */
+/**
+ * Matches the way a request does: normalize the raw path, split it, then match. Semicolons are
+ * kept so that patterns holding one can be tried; every other row holds none.
+ */
 function matchesRequest(pattern: string, rawPath: string): boolean {
-  const normalized = normalizePath(rawPath, { encodedSlashes: 'reject' });
+  const normalized = normalizePath(rawPath, { encodedSlashes: 'reject', semicolons: 'keep' });
   if (!normalized.ok) throw new Error(`test path ${rawPath} does not normalize`);
   return compilePathPattern(pattern).matches(splitPathSegments(normalized.path));
 }
@@ -93,10 +96,16 @@ describe('compilePathPattern', () => {
     ['/caf%c3%a9', '/caf%C3%A9', true],
     ['/caf%C3%A9', '/caf%c3%a9', true],
     ['/a%3bb', '/a;b', false],
+    ['/a%3bb', '/a%3Bb', true],
+    ['/a;b', '/a;b', true],
     ['/a"b', '/a%22b', true],
     ['/a%2e%2e', '/a..', true],
   ])('normalizes literal pattern %s the way it normalizes %s: %s', (pattern, path, expected) => {
     expect(matchesRequest(pattern, path)).toBe(expected);
+  });
+
+  it('lets /static/** match "/static/..;/admin" when semicolons are kept, as the default forbids', () => {
+    expect(matchesRequest('/static/**', '/static/..;/admin')).toBe(true);
   });
 
   it('treats an encoded slash in a pattern as part of one segment', () => {
@@ -158,6 +167,9 @@ describe('compilePathPattern', () => {
     ['/a\tb', 'control character in path'],
     ['/a\\b', 'backslash in path'],
     ['/café', 'non-ASCII character in path'],
+    ['/a%00', 'encoded control character in path'],
+    ['/orders/%0A', 'encoded control character in path'],
+    ['/a%7f', 'encoded control character in path'],
   ])('refuses pattern %j: %s', (source, message) => {
     expect(() => compilePathPattern(source)).toThrow(new PatternError(source, message));
   });
