@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import {
   type CheckRequest,
@@ -7,7 +5,7 @@ import {
   HeaderAppendAction,
   type Struct,
 } from './messages.js';
-import { PROTO_DIR } from './proto-definitions.js';
+import { loadProtoRoot } from './proto-root.js';
 
 /**
  * The hot path's wire codec for Authorization/Check. @grpc/proto-loader's default codec turns
@@ -26,15 +24,7 @@ export interface CheckCodec {
   encodeFieldHeader(fieldNumber: number, length: number): Buffer;
 }
 
-export function createCheckCodec(): CheckCodec {
-  const root = new protobuf.Root();
-  root.resolvePath = (origin, target) => {
-    const local = join(PROTO_DIR, target);
-    return existsSync(local) ? local : protobuf.util.path.resolve(origin, target);
-  };
-  root.loadSync('envoy/service/auth/v3/external_auth.proto', { keepCase: true });
-  root.resolveAll();
-
+export function createCheckCodec(root: protobuf.Root = loadProtoRoot()): CheckCodec {
   const requestType = root.lookupType('envoy.service.auth.v3.CheckRequest');
   const responseType = root.lookupType('envoy.service.auth.v3.CheckResponse');
   const structType = root.lookupType('google.protobuf.Struct');

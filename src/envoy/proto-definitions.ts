@@ -1,10 +1,9 @@
-import { fileURLToPath } from 'node:url';
 import type { ServiceClientConstructor, ServiceDefinition } from '@grpc/grpc-js';
 import { loadPackageDefinition } from '@grpc/grpc-js';
 import { loadSync, type Options } from '@grpc/proto-loader';
+import { PROTO_DIR } from './proto-root.js';
 
-/** The `proto/` folder shipped with the package (same depth from src/ and dist/). */
-export const PROTO_DIR = fileURLToPath(new URL('../../proto', import.meta.url));
+export { PROTO_DIR };
 
 /** Decoding options shared by the server and the tests' client. */
 export const PROTO_OPTIONS: Options = {
@@ -24,7 +23,12 @@ export interface ProtoServices {
   readonly HealthClient: ServiceClientConstructor;
 }
 
-/** Loads Envoy's Authorization service and gRPC's Health service from `proto/`. */
+/**
+ * Loads Envoy's Authorization service and gRPC's Health service from `proto/` with
+ * @grpc/proto-loader, for clients (`tollgate check`, the tests). The server builds its own
+ * definitions from protobufjs directly (server/service-definitions.ts), sparing start-up the
+ * second parse and proto-loader itself.
+ */
 export function loadProtoServices(): ProtoServices {
   const definition = loadSync(
     ['envoy/service/auth/v3/external_auth.proto', 'grpc/health/v1/health.proto'],

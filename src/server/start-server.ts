@@ -1,7 +1,7 @@
-import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { CompiledConfig } from '../config/compile-config.js';
 import { createCheckCodec } from '../envoy/codec.js';
-import { loadProtoServices } from '../envoy/proto-definitions.js';
+import { loadProtoRoot } from '../envoy/proto-root.js';
 import { CheckResponseEncoder } from '../envoy/response-encoder.js';
 import { TokenCache } from '../identity/token-cache.js';
 import type { Logger } from '../log/logger.js';
@@ -9,6 +9,7 @@ import { Decider } from '../pipeline/decide.js';
 import { createCheckHandler } from './check-handler.js';
 import { HealthService } from './health.js';
 import { watchKeySets } from './key-set-watch.js';
+import { authorizationService, healthService } from './service-definitions.js';
 
 const AUTHORIZATION_SERVICE = 'envoy.service.auth.v3.Authorization';
 
@@ -41,7 +42,7 @@ export async function startServer(
   options: StartOptions,
 ): Promise<RunningServer> {
   const { logger } = options;
-  const services = loadProtoServices();
+  const root = loadProtoRoot();
   const cache = new TokenCache(config.cache.maxTokens, {
     maxBytes: config.cache.maxMegabytes * 1024 * 1024,
     maxTtlSeconds: config.cache.maxTtlSeconds,
@@ -50,19 +51,12 @@ export async function startServer(
   const health = new HealthService([AUTHORIZATION_SERVICE]);
 
   const server = new Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
-  const codec = createCheckCodec();
-  const authorization = {
-    ...services.authorization,
-    Check: {
-      ...services.authorization.Check,
-      requestDeserialize: codec.decodeRequest,
-      // The handler answers with bytes already encoded by CheckResponseEncoder.
-      responseSerialize: (bytes: Buffer) => bytes,
-    },
-  } as ServiceDefinition;
+  const codec = createCheckCodec(root);
   const encoder = new CheckResponseEncoder(codec);
-  server.addService(authorization, { Check: createCheckHandler(decider, encoder, logger) });
-  server.addService(services.health, health.handlers);
+  server.addService(authorizationService(codec), {
+    Check: createCheckHandler(decider, encoder, logger),
+  });
+  server.addService(healthService(root), health.handlers);
   const address = await bind(server, config.listen);
 
   const providers = [...config.policy.providers.values()];
@@ -72,11 +66,15 @@ export async function startServer(
     options.interruptStartup ?? new Promise(() => undefined),
   ]);
   // A key file is part of the configuration: if it cannot be read now, it never will be.
-  const brokenFile = providers.find((p) => p.keys.source.kind === 'file' && p.keys.state !== 'ready');
+  const brokenFile = providers.find(
+    (p) => p.keys.source.kind === 'file' && p.keys.state !== 'ready',
+  );
   if (brokenFile !== undefined) {
     keys.stop();
     server.forceShutdown();
-    throw new Error(`provider "${brokenFile.name}": ${brokenFile.keys.lastError ?? 'keys not loaded'}`);
+    throw new Error(
+      `provider "${brokenFile.name}": ${brokenFile.keys.lastError ?? 'keys not loaded'}`,
+    );
   }
   health.setStatus('SERVING');
   logger.info({ address }, 'serving');
