@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { mintDemoToken } from './mint-token.js';
-import { sendCheck } from './send-check.js';
-import { serve } from './serve.js';
-import { validate } from './validate.js';
+
+// Each command loads its own modules when it runs, so `serve` starts without the client code
+// of `check` (and @grpc/proto-loader) or the signing code of `token`.
 
 const { version } = JSON.parse(
   readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
@@ -28,6 +27,7 @@ program
     if (file === undefined) {
       program.error('no configuration: pass --config FILE or set TOLLGATE_CONFIG');
     } else {
+      const { serve } = await import('./serve.js');
       // Exit at once: a key fetch still under way must not hold a stopped sidecar open.
       process.exit(
         await serve(file, options.listen === undefined ? {} : { listen: options.listen }),
@@ -40,6 +40,7 @@ program
   .description('check a configuration file and exit non-zero if it is invalid')
   .argument('<file>', 'configuration file')
   .action(async (file: string) => {
+    const { validate } = await import('./validate.js');
     process.exitCode = await validate(file);
   });
 
@@ -56,6 +57,7 @@ program
   .action(
     async (options: { sub: string; scope: string; aud: string; ttl: number; key?: string }) => {
       try {
+        const { mintDemoToken } = await import('./mint-token.js');
         process.stdout.write(`${await mintDemoToken(options)}\n`);
       } catch (error) {
         program.error(`cannot mint a token: ${error instanceof Error ? error.message : error}`);
@@ -83,6 +85,7 @@ program
       header: string[];
       timeout: number;
     }) => {
+      const { sendCheck } = await import('./send-check.js');
       process.exitCode = await sendCheck({
         ...options,
         method: options.method.toUpperCase(),
