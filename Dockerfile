@@ -10,6 +10,9 @@ RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 
 FROM node:22-bookworm-slim
 ENV NODE_ENV=production
+# Signature checks run on libuv's worker threads (WebCrypto); glibc gives each thread its own
+# malloc arena, which inflates a small process's resident memory. Two arenas are plenty.
+ENV MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
