@@ -21,5 +21,5 @@ COPY package.json ./
 USER node
 # A sidecar shares its pod's memory: cap V8's old space well under the container's limit
 # (see docs/performance.md). tollgate listens where its configuration says, usually loopback.
-ENTRYPOINT ["node", "--max-old-space-size=128", "--max-semi-space-size=4", "dist/cli/main.js"]
+ENTRYPOINT ["node", "--max-old-space-size=96", "--max-semi-space-size=4", "dist/cli/main.js"]
 CMD ["serve", "--config", "/etc/tollgate/tollgate.yaml"]
