@@ -1,0 +1,148 @@
+/**
+ * What one benchmark run shares: its settings (from the command line and environment), where
+ * files and processes go, and how the servers under test are started in it.
+ */
+import { rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BenchSettings } from './bench-results.js';
+import type { ChildScripts } from './child-scripts.js';
+import type { ProbeAnswer } from './decision-probe.js';
+import type { DriverTarget } from './driver.js';
+import type { Placement } from './measure.js';
+import type { ScenarioInputs } from './scenarios.js';
+import { type RunningServer, type ServerSpec, startServer } from './server-process.js';
+
+export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+export const ROOT = resolve(BENCH_DIR, '..');
+export const RESULTS_DIR = join(BENCH_DIR, 'results');
+export const TMP_DIR = join(RESULTS_DIR, 'tmp');
+/**
+ * The build under test is copied here (dist/, proto/ and package.json, as in the package) when a
+ * run starts: others may rebuild dist/ during a run, and one run must measure one build.
+ */
+export const SNAPSHOT_DIR = join(TMP_DIR, 'snapshot');
+const TOLLGATE_MAIN = join(SNAPSHOT_DIR, 'dist', 'cli', 'main.js');
+const SNAPSHOT_PROTO_DIR = join(SNAPSHOT_DIR, 'proto');
+
+/** `--quick`: every run shorter and the memory run smaller; the targets are still judged. */
+export const quick = process.argv.includes('--quick');
+/** Durations in seconds; see BenchSettings. */
+export const settings: BenchSettings = {
+  serverWarmupSeconds: quick ? 1.5 : 3,
+  warmupSeconds: quick ? 0.5 : 1,
+  saturationSeconds: quick ? 1 : 5,
+  loadWarmupSeconds: quick ? 0.25 : 1,
+  loadSeconds: quick ? 0.75 : 3,
+  loadFractions: [0.25, 0.5, 0.75],
+  memoryChecks: Number(process.env.BENCH_MEMORY_CHECKS ?? (quick ? 24_000 : 1_000_000)),
+  memoryDistinctTokens: Number(process.env.BENCH_MEMORY_TOKENS ?? (quick ? 12_000 : 100_000)),
+};
+/** Extra `node` flags for both servers under test (BENCH_NODE_FLAGS), e.g. heap limits. */
+export const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '')
+  .split(/\s+/)
+  .filter((flag) => flag.length > 0);
+
+/** Between two measurements: lets the previous run's connections close and its GC settle. */
+export const PAUSE_MS = quick ? 150 : 300;
+
+export interface Context {
+  readonly scripts: ChildScripts;
+  readonly placement: Placement;
+  readonly inputs: ScenarioInputs;
+  readonly probe: (target: DriverTarget, frame: Buffer) => Promise<ProbeAnswer>;
+  readonly startup: { tollgateMs: number[]; ceilingMs: number[] };
+  readonly problems: string[];
+  /** Time spent waiting for a quiet machine and measuring disturbed pairs again. */
+  readonly disturbance: {
+    quietWaitSeconds: number;
+    retries: number;
+    budgetSeconds: number;
+    spentSeconds: number;
+  };
+}
+
+export async function startTollgate(
+  context: Context,
+  name: string,
+  transport: 'tcp' | 'unix',
+): Promise<RunningServer> {
+  const { listen, target } = await chooseAddress(`tollgate-${name}`, transport);
+  const config = context.inputs.fixtures.writeConfig(`tollgate-${name}`, listen);
+  const server = await startServer(
+    serverSpec('tollgate', [TOLLGATE_MAIN, 'serve', '--config', config], target, context, name),
+  );
+  context.startup.tollgateMs.push(server.startToServingMs);
+  return server;
+}
+
+export async function startCeiling(
+  context: Context,
+  name: string,
+  transport: 'tcp' | 'unix',
+): Promise<RunningServer> {
+  const { listen, target } = await chooseAddress(`ceiling-${name}`, transport);
+  const server = await startServer(
+    serverSpec(
+      'ceiling',
+      [context.scripts.ceilingServer, listen, SNAPSHOT_PROTO_DIR],
+      target,
+      context,
+      name,
+    ),
+  );
+  context.startup.ceilingMs.push(server.startToServingMs);
+  return server;
+}
+
+function serverSpec(
+  name: 'tollgate' | 'ceiling',
+  args: string[],
+  target: DriverTarget,
+  context: Context,
+  scenario: string,
+): ServerSpec {
+  return {
+    name,
+    args,
+    nodeFlags,
+    cpu: context.placement.serverCpu,
+    target,
+    stdoutFile: join(TMP_DIR, 'logs', `${name}-${scenario}.log`),
+  };
+}
+
+async function chooseAddress(
+  name: string,
+  transport: 'tcp' | 'unix',
+): Promise<{ listen: string; target: DriverTarget }> {
+  if (transport === 'unix') {
+    const path = join(TMP_DIR, 'sockets', `${name}.sock`);
+    rmSync(path, { force: true });
+    return { listen: `unix:${path}`, target: { kind: 'unix', path } };
+  }
+  const port = await findFreePort();
+  return { listen: `127.0.0.1:${port}`, target: { kind: 'tcp', host: '127.0.0.1', port } };
+}
+
+function findFreePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        resolvePort(typeof address === 'object' && address !== null ? address.port : 0),
+      );
+    });
+  });
+}
+
+export function pause(ms: number): Promise<void> {
+  return new Promise((resolveDelay) => setTimeout(resolveDelay, ms));
+}
+
+export function progress(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}

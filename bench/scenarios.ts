@@ -1,0 +1,176 @@
+/**
+ * The scenarios the issue asks for, each a stream of CheckRequests with the decision every one
+ * of them must get. All of them run against the same 20-rule configuration (bench/fixtures.ts).
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ExpectedVerdict } from './driver.js';
+import { type BenchAlgorithm, type Fixtures, HOST } from './fixtures.js';
+
+export interface Scenario {
+  readonly name: string;
+  readonly description: string;
+  readonly transport: 'tcp' | 'unix';
+  /**
+   * Who drives the loads: h2load where one repeated frame over TCP is the scenario, the node
+   * driver where requests rotate (cold) or the listener is a unix socket.
+   */
+  readonly driver: 'h2load' | 'node';
+  /** All frames, used in turn; and the first one alone (for h2load and the probe). */
+  readonly framesFile: string;
+  readonly singleFrameFile: string;
+  readonly firstFrame: Buffer;
+  readonly expect: ExpectedVerdict;
+  /** What tollgate's dynamic metadata must say for the probe request. */
+  readonly decision: { readonly rule: string; readonly reason: string };
+}
+
+export const MEMORY_ALGORITHM: BenchAlgorithm = 'RS256';
+
+/** Cold scenarios rotate through more tokens than the cache holds (10,000): every one misses. */
+export const COLD_TOKEN_COUNT = 20_000;
+
+export interface ScenarioInputs {
+  readonly fixtures: Fixtures;
+  readonly encode: (request: unknown) => Buffer;
+  readonly dir: string;
+  readonly h2loadAvailable: boolean;
+}
+
+export async function buildScenarios(inputs: ScenarioInputs): Promise<Scenario[]> {
+  const { fixtures } = inputs;
+  const [warmToken] = await fixtures.tokens('RS256', 1, 'orders:read');
+  const [narrowToken] = await fixtures.tokens('RS256', 1, 'orders:list');
+  const h2loadOrNode = inputs.h2loadAvailable ? 'h2load' : 'node';
+  const allow = { allow: true };
+  const readOrders = { rule: 'read-orders', reason: 'allowed' };
+
+  const cold = async (algorithm: BenchAlgorithm): Promise<Scenario> => {
+    const tokens = await fixtures.tokens(algorithm, COLD_TOKEN_COUNT, 'orders:read');
+    return write(inputs, {
+      name: `cold-${algorithm.toLowerCase()}`,
+      description: `a different valid ${algorithm} token on every request (${COLD_TOKEN_COUNT.toLocaleString('en')} in turn)`,
+      transport: 'tcp',
+      driver: 'node',
+      requests: tokens.map((token, index) => ordersRequest(`${algorithm}-${index}`, token)),
+      expect: allow,
+      decision: readOrders,
+    });
+  };
+
+  return [
+    await write(inputs, {
+      name: 'warm',
+      description: 'one valid RS256 token repeated; the matching rule is the last of 20',
+      transport: 'tcp',
+      driver: h2loadOrNode,
+      requests: [ordersRequest('warm', warmToken as string)],
+      expect: allow,
+      decision: readOrders,
+    }),
+    await cold('RS256'),
+    await cold('ES256'),
+    await write(inputs, {
+      name: 'public',
+      description: 'a route that needs no token (18th rule)',
+      transport: 'tcp',
+      driver: h2loadOrNode,
+      requests: [toCheckRequest('public', '/public/status', undefined)],
+      expect: allow,
+      decision: { rule: 'public', reason: 'allowed' },
+    }),
+    await write(inputs, {
+      name: 'denied',
+      description: 'a valid token without the scope the last rule requires: 403',
+      transport: 'tcp',
+      driver: h2loadOrNode,
+      requests: [ordersRequest('denied', narrowToken as string)],
+      // google.rpc.Code PERMISSION_DENIED.
+      expect: { allow: false, code: 7 },
+      decision: { rule: 'read-orders', reason: 'scope_missing' },
+    }),
+    await write(inputs, {
+      name: 'warm-unix',
+      description: 'the warm scenario over a unix socket listener',
+      transport: 'unix',
+      driver: 'node',
+      requests: [ordersRequest('warm-unix', warmToken as string)],
+      expect: allow,
+      decision: readOrders,
+    }),
+  ];
+}
+
+/**
+ * The requests of the memory run: `count` distinct RS256 tokens, each allowed. RS256 because it
+ * verifies about three times faster than ES256, which keeps the run short (minting 100,000 RS256
+ * tokens takes over a minute, once; the set is cached).
+ */
+export async function buildMemoryFrames(
+  inputs: ScenarioInputs,
+  count: number,
+): Promise<{ framesFile: string; expect: ExpectedVerdict }> {
+  const tokens = await inputs.fixtures.tokens(MEMORY_ALGORITHM, count, 'orders:read');
+  const framesFile = join(inputs.dir, `memory-${count}.bin`);
+  writeFileSync(
+    framesFile,
+    Buffer.concat(
+      tokens.map((token, index) => inputs.encode(ordersRequest(`memory-${index}`, token))),
+    ),
+  );
+  return { framesFile, expect: { allow: true } };
+}
+
+interface ScenarioDraft extends Omit<Scenario, 'framesFile' | 'singleFrameFile' | 'firstFrame'> {
+  readonly requests: unknown[];
+}
+
+async function write(inputs: ScenarioInputs, draft: ScenarioDraft): Promise<Scenario> {
+  const { requests, ...scenario } = draft;
+  const frames = requests.map(inputs.encode);
+  const framesFile = join(inputs.dir, `${draft.name}.bin`);
+  const singleFrameFile = join(inputs.dir, `${draft.name}-first.bin`);
+  writeFileSync(framesFile, Buffer.concat(frames));
+  writeFileSync(singleFrameFile, frames[0] as Buffer);
+  return { ...scenario, framesFile, singleFrameFile, firstFrame: frames[0] as Buffer };
+}
+
+function ordersRequest(id: string, token: string): unknown {
+  return toCheckRequest(id, '/orders/42?fields=id,total', token);
+}
+
+/**
+ * A CheckRequest shaped like the ones Envoy's ext_authz filter sends: the pseudo-headers and a
+ * few ordinary headers in the `headers` map, source and destination addresses, a request id.
+ */
+function toCheckRequest(id: string, path: string, token: string | undefined): unknown {
+  const headers: Record<string, string> = {
+    ':authority': HOST,
+    ':method': 'GET',
+    ':path': path,
+    ':scheme': 'http',
+    accept: 'application/json',
+    'user-agent': 'bench-client/1.0',
+    'x-forwarded-proto': 'http',
+    'x-request-id': `bench-${id}`,
+  };
+  if (token !== undefined) headers.authorization = `Bearer ${token}`;
+  return {
+    attributes: {
+      source: { address: { socket_address: { address: '10.0.0.7', port_value: 51234 } } },
+      destination: { address: { socket_address: { address: '10.0.0.8', port_value: 8080 } } },
+      request: {
+        time: { seconds: String(Math.floor(Date.now() / 1000)) },
+        http: {
+          id: `bench-${id}`,
+          method: 'GET',
+          path,
+          host: HOST,
+          scheme: 'http',
+          protocol: 'HTTP/1.1',
+          headers,
+        },
+      },
+    },
+  };
+}
