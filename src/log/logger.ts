@@ -41,6 +41,20 @@ export function createLogger(options: LoggerOptions): Logger {
       base: { pid: process.pid },
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination ?? pino.destination({ dest: 1, sync: false }),
+    options.destination ?? bufferedStdout(),
   );
+}
+
+/** Longest a log line may wait in the buffer, in ms. */
+const FLUSH_INTERVAL_MS = 500;
+
+/**
+ * stdout, written in batches of at least 4 KiB: one write system call per decision line cost
+ * about 10 us under load, a quarter of tollgate's own work on a cached token. A timer flushes
+ * what a quiet sidecar has buffered, so no line waits longer than FLUSH_INTERVAL_MS.
+ */
+function bufferedStdout(): DestinationStream {
+  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  setInterval(() => destination.flush(), FLUSH_INTERVAL_MS).unref();
+  return destination;
 }
