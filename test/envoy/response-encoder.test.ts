@@ -1,17 +1,8 @@
-import { loadSync } from '@grpc/proto-loader';
 import { describe, expect, it } from 'vitest';
 import { createCheckCodec } from '../../src/envoy/codec.js';
-import { PROTO_OPTIONS } from '../../src/envoy/proto-definitions.js';
 import { CheckResponseEncoder } from '../../src/envoy/response-encoder.js';
 import type { Allow, Deny } from '../../src/pipeline/decision.js';
-
-const definition = loadSync(['envoy/service/auth/v3/external_auth.proto'], PROTO_OPTIONS);
-const check = (
-  definition['envoy.service.auth.v3.Authorization'] as Record<
-    string,
-    { responseDeserialize: (b: Buffer) => unknown }
-  >
-).Check as { responseDeserialize: (bytes: Buffer) => Record<string, unknown> };
+import { decodeCheckResponse } from '../support/decode-check-response.js';
 
 const allow: Allow = {
   allow: true,
@@ -43,7 +34,7 @@ describe('CheckResponseEncoder', () => {
   const encoder = new CheckResponseEncoder(createCheckCodec());
 
   it('writes an allow that a standard decoder reads whole, decision id included', () => {
-    const decoded = check.responseDeserialize(encoder.encode(allow, 'req-1'));
+    const decoded = decodeCheckResponse(encoder.encode(allow, 'req-1'));
 
     expect(decoded).toMatchObject({
       status: {},
@@ -68,8 +59,8 @@ describe('CheckResponseEncoder', () => {
   });
 
   it('gives each request its own decision id when the Decision is shared', () => {
-    const first = check.responseDeserialize(encoder.encode(deny, 'req-a'));
-    const second = check.responseDeserialize(encoder.encode(deny, 'req-b-longer-id'));
+    const first = decodeCheckResponse(encoder.encode(deny, 'req-a'));
+    const second = decodeCheckResponse(encoder.encode(deny, 'req-b-longer-id'));
 
     const idOf = (decoded: Record<string, unknown>) =>
       (decoded.dynamic_metadata as { fields: { decision_id: { stringValue: string } } }).fields

@@ -1,25 +1,16 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadSync } from '@grpc/proto-loader';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load-config.js';
 import { createCheckCodec } from '../../src/envoy/codec.js';
-import { PROTO_OPTIONS } from '../../src/envoy/proto-definitions.js';
 import { CheckResponseEncoder } from '../../src/envoy/response-encoder.js';
 import { decisionIdMetadata, toCheckResponse } from '../../src/envoy/to-check-response.js';
 import { TokenCache } from '../../src/identity/token-cache.js';
 import { Decider } from '../../src/pipeline/decide.js';
 import type { Allow, Decision, Deny, Identity } from '../../src/pipeline/decision.js';
-
-const definition = loadSync(['envoy/service/auth/v3/external_auth.proto'], PROTO_OPTIONS);
-const check = (
-  definition['envoy.service.auth.v3.Authorization'] as Record<
-    string,
-    { responseDeserialize: (b: Buffer) => unknown }
-  >
-).Check as { responseDeserialize: (bytes: Buffer) => Record<string, unknown> };
+import { decodeCheckResponse } from '../support/decode-check-response.js';
 
 const codec = createCheckCodec();
 
@@ -175,7 +166,7 @@ describe('lone surrogates in claims written as invalid UTF-8', () => {
     const bytes = codec.encodeResponse(toCheckResponse(decision));
 
     expect(hasEncodedSurrogate(bytes)).toBe(false);
-    expect(check.responseDeserialize(bytes)).toMatchObject({
+    expect(decodeCheckResponse(bytes)).toMatchObject({
       dynamic_metadata: {
         fields: {
           subject: { stringValue: '\ufffdx' },
@@ -194,7 +185,7 @@ describe('lone surrogates in claims written as invalid UTF-8', () => {
     const bytes = codec.encodeResponse(toCheckResponse(allow));
 
     expect(hasEncodedSurrogate(bytes)).toBe(false);
-    expect(check.responseDeserialize(bytes)).toMatchObject({
+    expect(decodeCheckResponse(bytes)).toMatchObject({
       ok_response: { headers: [{ header: { key: 'x-auth-subject', value: '\ufffdx' } }] },
     });
   });
@@ -203,9 +194,7 @@ describe('lone surrogates in claims written as invalid UTF-8', () => {
     const bytes = codec.encodeResponse(toCheckResponse(deny));
 
     expect(hasEncodedSurrogate(bytes)).toBe(false);
-    expect(JSON.stringify(check.responseDeserialize(bytes))).toContain(
-      'error_description=\\"\ufffd\\"',
-    );
+    expect(JSON.stringify(decodeCheckResponse(bytes))).toContain('error_description=\\"\ufffd\\"');
   });
 
   it('keeps strings that are already well formed exactly as they are', () => {
@@ -213,7 +202,7 @@ describe('lone surrogates in claims written as invalid UTF-8', () => {
 
     const bytes = codec.encodeResponse(toCheckResponse(emoji));
 
-    expect(check.responseDeserialize(bytes)).toMatchObject({
+    expect(decodeCheckResponse(bytes)).toMatchObject({
       dynamic_metadata: { fields: { subject: { stringValue: 'ali\u{1F600}ce' } } },
     });
   });
