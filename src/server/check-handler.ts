@@ -46,9 +46,18 @@ export function createCheckHandler(
     }
 
     const { request } = translation;
-    const respond = (decision: Decision) => {
+    const respond = (decided: Decision) => {
+      let decision = decided;
+      let bytes: Buffer;
+      try {
+        bytes = encoder.encode(decision, request.id);
+      } catch {
+        // Fail closed here too: an answer that cannot be encoded becomes a denial that can.
+        decision = denyInternalError();
+        bytes = encoder.encode(decision, request.id);
+      }
       logDecision(log, decision, request.id, request, startedMs);
-      callback(null, encoder.encode(decision, request.id));
+      callback(null, bytes);
     };
 
     let decision: Decision | Promise<Decision>;
