@@ -12,7 +12,8 @@ const { version } = JSON.parse(
 const program = new Command('tollgate')
   .version(version)
   .description(
-    'External authorization sidecar for Envoy: verifies access tokens and applies per-route policy.',
+    'External authorization sidecar for Envoy: verifies access tokens and applies ' +
+      'per-route policy.',
   )
   .showHelpAfterError();
 

@@ -29,10 +29,7 @@ export async function serve(file: string, options: ServeOptions = {}): Promise<n
   }
   if (options.listen !== undefined) config = { ...config, listen: options.listen };
 
-  const credentialHeaders = [...config.policy.providers.values()].flatMap((provider) =>
-    provider.credentials.flatMap((source) => (source.kind === 'header' ? [source.header] : [])),
-  );
-  const logger = createLogger({ level: config.logLevel, credentialHeaders });
+  const logger = createLogger({ level: config.logLevel });
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer(config, { logger, interruptStartup: signals.first });

@@ -22,7 +22,8 @@ export async function validate(file: string): Promise<number> {
     if (problems.length > 0) throw new ConfigError(file, problems);
 
     process.stdout.write(
-      `${file}: valid (${config.policy.providers.size} providers, ${config.policy.rules.length} rules)\n`,
+      `${file}: valid (${config.policy.providers.size} providers, ` +
+        `${config.policy.rules.length} rules)\n`,
     );
     return 0;
   } catch (error) {

@@ -35,7 +35,8 @@ const algorithm = z.string().superRefine((value, context) => {
   context.addIssue({
     code: 'custom',
     message: /^HS|^none$/i.test(value)
-      ? `"${value}" is a symmetric or unsigned algorithm; tollgate verifies with published public keys only`
+      ? `"${value}" is a symmetric or unsigned algorithm; ` +
+        'tollgate verifies with published public keys only'
       : `"${value}" is not one of ${ASYMMETRIC_ALGORITHMS.join(', ')}`,
   });
 });
@@ -48,7 +49,8 @@ const jwksSource = z
       // refuses such URLs anyway (https://fetch.spec.whatwg.org/#dom-request).
       .refine((uri) => !hasUserinfo(uri), {
         error:
-          'must not carry a user name or password; tollgate sends no credentials to the JWKS endpoint',
+          'must not carry a user name or password; ' +
+          'tollgate sends no credentials to the JWKS endpoint',
       })
       .optional(),
     discovery: z.boolean().optional(),
@@ -81,7 +83,10 @@ const credentialSource = z.union(
   [
     z.strictObject({
       header: headerName,
-      /** Authentication scheme before the token, e.g. Bearer. Omit when the header holds the token. */
+      /**
+       * Authentication scheme before the token, e.g. Bearer. Omit when the header holds the
+       * token alone.
+       */
       scheme: z
         .string()
         .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be an HTTP auth scheme')

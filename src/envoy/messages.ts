@@ -29,7 +29,10 @@ export interface CheckRequest {
   };
 }
 
-/** google.protobuf.Value: protobufjs names well-known types' fields in camelCase even with keepCase. */
+/**
+ * google.protobuf.Value: protobufjs names the fields of well-known types in camelCase, even
+ * with keepCase.
+ */
 export type StructValue =
   | { stringValue: string }
   | { boolValue: boolean }

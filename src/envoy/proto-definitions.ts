@@ -1,4 +1,4 @@
-import type { ServiceClientConstructor, ServiceDefinition } from '@grpc/grpc-js';
+import type { ServiceClientConstructor } from '@grpc/grpc-js';
 import { loadPackageDefinition } from '@grpc/grpc-js';
 import { loadSync, type Options } from '@grpc/proto-loader';
 import { PROTO_DIR } from './proto-root.js';
@@ -16,8 +16,6 @@ export const PROTO_OPTIONS: Options = {
 };
 
 export interface ProtoServices {
-  readonly authorization: ServiceDefinition;
-  readonly health: ServiceDefinition;
   /** Client constructors, for `tollgate check`, the tests and the benchmark. */
   readonly AuthorizationClient: ServiceClientConstructor;
   readonly HealthClient: ServiceClientConstructor;
@@ -45,8 +43,6 @@ export function loadProtoServices(): ProtoServices {
   const AuthorizationClient = lookup('envoy.service.auth.v3.Authorization');
   const HealthClient = lookup('grpc.health.v1.Health');
   return {
-    authorization: AuthorizationClient.service,
-    health: HealthClient.service,
     AuthorizationClient,
     HealthClient,
   };

@@ -9,7 +9,7 @@ import {
   type StructValue,
 } from './messages.js';
 
-/** google.rpc.Code values (https://github.com/googleapis/googleapis/blob/master/google/rpc/code.proto). */
+/** google.rpc.Code values (googleapis, google/rpc/code.proto). */
 const GRPC_CODE = {
   ok: 0,
   invalidArgument: 3,

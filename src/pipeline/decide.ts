@@ -122,7 +122,9 @@ export class Decider {
     }
     return {
       ...deny('scope_missing', 403, 'token lacks a required scope', rule.name),
-      challenge: `Bearer realm="${this.policy.realm}", error="insufficient_scope", scope="${needed.join(' ')}"`,
+      challenge:
+        `Bearer realm="${this.policy.realm}", error="insufficient_scope", ` +
+        `scope="${needed.join(' ')}"`,
       identity,
     };
   }

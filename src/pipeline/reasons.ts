@@ -19,7 +19,8 @@ export const REASONS = {
   token_claims_invalid: 'a required claim is missing or has the wrong type',
   scope_missing: 'the token lacks a scope the rule requires',
   path_invalid:
-    'the path is malformed, encodes a slash, backslash or control character, carries a semicolon, or climbs above the root',
+    'the path is malformed, encodes a slash, backslash or control character, ' +
+    'carries a semicolon, or climbs above the root',
   request_invalid:
     'the CheckRequest is undecodable, lacks a method or path, or has a malformed method or host',
   provider_unavailable: "the provider's keys could not be loaded",
