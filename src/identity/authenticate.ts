@@ -1,10 +1,10 @@
-import { decodeJwt } from 'jose';
+import { decodeJwt, type JWTPayload } from 'jose';
 import type { Identity } from '../pipeline/decision.js';
 import type { ReasonCode } from '../pipeline/reasons.js';
 import { lookUpCredential } from './credential-source.js';
 import type { JwtProvider } from './jwt-provider.js';
 import type { TokenCache } from './token-cache.js';
-import { type TokenFailureReason, verifyJwt } from './verify-jwt.js';
+import { type TokenFailureReason, type VerifyOutcome, verifyJwt } from './verify-jwt.js';
 
 /** Why a request did not establish an identity: no usable credential, or a token that failed. */
 export type AuthenticationFailureReason =
@@ -47,18 +47,23 @@ export function authenticate(
     return { ok: true, identity: cached.identity };
   }
 
-  const provider = chooseProvider(token, found.providers);
-  if (!('keys' in provider)) return provider;
-  return verifyAndRemember(token, provider, cache, nowSeconds);
+  const chosen = chooseProvider(token, found.providers);
+  if ('ok' in chosen) return chosen;
+
+  // Synchronous too when the provider's keys are held: only a key fetch makes a promise.
+  const outcome = verifyJwt(token, chosen.provider, nowSeconds, chosen.claims);
+  if (outcome instanceof Promise) {
+    return outcome.then((settled) => remember(token, settled, cache, nowSeconds));
+  }
+  return remember(token, outcome, cache, nowSeconds);
 }
 
-async function verifyAndRemember(
+function remember(
   token: string,
-  provider: JwtProvider,
+  outcome: VerifyOutcome,
   cache: TokenCache,
   nowSeconds: number,
-): Promise<Authentication> {
-  const outcome = await verifyJwt(token, provider, nowSeconds);
+): Authentication {
   if (!outcome.ok) return outcome;
   cache.set(token, outcome.verified, nowSeconds);
   return { ok: true, identity: outcome.verified.identity };
@@ -99,21 +104,22 @@ function findToken(
 /**
  * The token's (not yet verified) `iss` picks the provider to try, even when there is only one:
  * a foreign token is then refused as token_issuer_invalid before its unknown `kid` can cost a
- * JWKS fetch, whatever the number of providers the rule accepts.
+ * JWKS fetch, whatever the number of providers the rule accepts. The claims decoded here are
+ * handed to the verifier, which does not decode them again.
  */
 function chooseProvider(
   token: string,
   providers: readonly JwtProvider[],
-): JwtProvider | Authentication {
-  let issuer: unknown;
+): { readonly provider: JwtProvider; readonly claims: JWTPayload } | Authentication {
+  let claims: JWTPayload;
   try {
-    issuer = decodeJwt(token).iss;
+    claims = decodeJwt(token);
   } catch {
     return { ok: false, reason: 'token_malformed', message: 'token is not a well-formed JWT' };
   }
-  const provider = providers.find((candidate) => candidate.issuer === issuer);
+  const provider = providers.find((candidate) => candidate.issuer === claims.iss);
   if (provider === undefined) {
     return { ok: false, reason: 'token_issuer_invalid', message: 'token iss is not accepted' };
   }
-  return provider;
+  return { provider, claims };
 }

@@ -1,12 +1,7 @@
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import {
-  type CryptoKey,
-  createLocalJWKSet,
-  errors,
-  type FlattenedJWSInput,
-  type JSONWebKeySet,
-  type JWTHeaderParameters,
-} from 'jose';
+import type { JSONWebKeySet, JWK } from 'jose';
+import { algorithmsFor, type JwsAlgorithmName, jwsAlgorithm } from './jws-algorithms.js';
 
 /** Where a provider's keys come from. */
 export type KeySource =
@@ -23,23 +18,37 @@ export interface KeySetOptions {
   readonly refreshMs: number;
 }
 
-/** A key set whose keys are not (yet) available. Verification maps it to provider_unavailable. */
-export class KeysUnavailableError extends Error {
-  override readonly name = 'KeysUnavailableError';
-}
-
 export type KeySetState = 'loading' | 'ready' | 'failed';
 
-type LocalKeySet = ReturnType<typeof createLocalJWKSet>;
+/** A published key, imported once for node:crypto, with the JWK members that select it. */
+export interface VerificationKey {
+  readonly kty: string;
+  readonly kid: unknown;
+  readonly alg: unknown;
+  readonly crv: unknown;
+  readonly key: KeyObject;
+  /** The algs its material can verify: none for an RSA key under 2048 bits. */
+  readonly algorithms: ReadonlySet<JwsAlgorithmName>;
+}
+
+/** The keys that may verify one token, or why there are none. */
+export type KeyLookup =
+  | { readonly kind: 'found'; readonly keys: readonly VerificationKey[] }
+  | { readonly kind: 'no-match' }
+  /** The keys were never loaded. */
+  | { readonly kind: 'unavailable' };
+
+const NO_MATCH: KeyLookup = { kind: 'no-match' };
+const UNAVAILABLE: KeyLookup = { kind: 'unavailable' };
 
 /**
- * One provider's signing keys. jose matches a token's header to a JWK and imports it; this class
- * decides when to fetch: once at start, again on an unknown `kid` (at most once per cooldown,
- * counted from the last attempt so an identity provider outage cannot turn every bad token into
- * a fetch), and on `refresh()`. A failed fetch keeps the keys already held.
+ * One provider's signing keys. This class matches a token's header to the keys, imported once
+ * per load, and decides when to fetch: once at start, again on an unknown `kid` (at most once
+ * per cooldown, counted from the last attempt so an identity provider outage cannot turn every
+ * bad token into a fetch), and on `refresh()`. A failed fetch keeps the keys already held.
  */
 export class KeySet {
-  #local: LocalKeySet | undefined;
+  #keys: readonly VerificationKey[] | undefined;
   #pending: Promise<void> | undefined;
   #lastAttemptMs = Number.NEGATIVE_INFINITY;
   #state: KeySetState = 'loading';
@@ -65,13 +74,13 @@ export class KeySet {
       this.#lastAttemptMs = performance.now();
       this.#pending = this.#load()
         .then((jwks) => {
-          this.#local = createLocalJWKSet(jwks);
+          this.#keys = importVerificationKeys(jwks);
           this.#state = 'ready';
           this.#lastError = undefined;
         })
         .catch((error: unknown) => {
           this.#lastError = error instanceof Error ? error.message : String(error);
-          if (this.#local === undefined) this.#state = 'failed';
+          if (this.#keys === undefined) this.#state = 'failed';
         })
         .finally(() => {
           this.#pending = undefined;
@@ -80,28 +89,33 @@ export class KeySet {
     return this.#pending;
   }
 
-  /** The key resolver handed to jose's `jwtVerify`. */
-  readonly getKey = async (
-    header: JWTHeaderParameters,
-    token: FlattenedJWSInput,
-  ): Promise<CryptoKey> => {
-    if (this.#local === undefined) {
-      if (this.#pending !== undefined) await this.#pending;
-      else if (this.#coolingDown()) throw new KeysUnavailableError('keys not loaded');
-      else await this.refresh();
+  /**
+   * The keys that may verify a token signed with `alg` and naming `kid` (undefined when the
+   * header has none). Answered from the keys held, synchronously; a promise only when a fetch
+   * has to come first: the keys were never loaded, or no held key matches and a remote set may
+   * have published it since (outside the cooldown, or while a fetch is under way). Never rejects.
+   */
+  lookUp(alg: JwsAlgorithmName, kid: unknown): KeyLookup | Promise<KeyLookup> {
+    const held = this.#keys;
+    if (held === undefined) {
+      if (this.#pending !== undefined) return this.#pending.then(() => this.#lookUpHeld(alg, kid));
+      if (this.#coolingDown()) return UNAVAILABLE;
+      return this.refresh().then(() => this.#lookUpHeld(alg, kid));
     }
-    const local = this.#local;
-    if (local === undefined) throw new KeysUnavailableError('keys not loaded');
 
-    try {
-      return await local(header, token);
-    } catch (error) {
-      if (!(error instanceof errors.JWKSNoMatchingKey) || this.source.kind === 'file') throw error;
-      if (this.#coolingDown() && this.#pending === undefined) throw error;
-      await this.refresh();
-      return (this.#local ?? local)(header, token);
-    }
-  };
+    const keys = selectKeys(held, alg, kid);
+    if (keys.length > 0) return { kind: 'found', keys };
+    if (this.source.kind === 'file') return NO_MATCH;
+    if (this.#coolingDown() && this.#pending === undefined) return NO_MATCH;
+    return this.refresh().then(() => this.#lookUpHeld(alg, kid));
+  }
+
+  /** After a fetch: the keys held now, without fetching again. */
+  #lookUpHeld(alg: JwsAlgorithmName, kid: unknown): KeyLookup {
+    if (this.#keys === undefined) return UNAVAILABLE;
+    const keys = selectKeys(this.#keys, alg, kid);
+    return keys.length > 0 ? { kind: 'found', keys } : NO_MATCH;
+  }
 
   #coolingDown(): boolean {
     return performance.now() - this.#lastAttemptMs < this.options.cooldownMs;
@@ -241,7 +255,8 @@ function parseKeySet(text: string, origin: string): JSONWebKeySet {
     throw new Error(`${origin}: key set is not JSON`);
   }
   const keys = (value as { keys?: unknown } | null)?.keys;
-  if (!Array.isArray(keys) || keys.some((key) => typeof key !== 'object' || key === null)) {
+  const notObject = (key: unknown) => typeof key !== 'object' || key === null || Array.isArray(key);
+  if (!Array.isArray(keys) || keys.some(notObject)) {
     throw new Error(`${origin}: key set has no "keys" array of objects`);
   }
   if (keys.some((key) => 'd' in key || 'k' in key)) {
@@ -250,4 +265,63 @@ function parseKeySet(text: string, origin: string): JSONWebKeySet {
     throw new Error(`${origin}: key set contains private or symmetric key material`);
   }
   return value as JSONWebKeySet;
+}
+
+/**
+ * The keys of a set that can verify signatures, each imported once, here rather than per token.
+ * A JWK is left out when its `use` or `key_ops` (RFC 7517 §4.2, §4.3) do not allow verifying,
+ * as jose's local key sets never offer such a key, or when node:crypto cannot import it (a kty
+ * other than RSA, EC or OKP, EC coordinates off the curve...). A token naming a left-out key is
+ * then token_key_unknown, as if it were not published, while the rest of the set keeps working.
+ * The load itself still succeeds (state 'ready', no lastError): sets legitimately carry
+ * encryption keys or key types other consumers use, and a failing load would leave the keys held
+ * before in place while the issuer signs with the new ones.
+ */
+function importVerificationKeys(jwks: JSONWebKeySet): VerificationKey[] {
+  const imported: VerificationKey[] = [];
+  for (const jwk of jwks.keys) {
+    if (!allowsVerifying(jwk)) continue;
+    let key: KeyObject;
+    try {
+      key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+    } catch {
+      continue;
+    }
+    const { kty, kid, alg, crv } = jwk as Record<string, unknown>;
+    imported.push({ kty: kty as string, kid, alg, crv, key, algorithms: algorithmsFor(key) });
+  }
+  return imported;
+}
+
+function allowsVerifying(jwk: JWK): boolean {
+  const { use, key_ops: keyOps, ext } = jwk as Record<string, unknown>;
+  if (use !== undefined && use !== 'sig') return false;
+  if (ext !== undefined && typeof ext !== 'boolean') return false;
+  if (keyOps === undefined) return true;
+  return (
+    Array.isArray(keyOps) &&
+    keyOps.every((op, index) => typeof op === 'string' && keyOps.indexOf(op) === index) &&
+    keyOps.includes('verify')
+  );
+}
+
+/**
+ * The candidates for a token, as jose's local key sets choose them: a key of the alg's type and
+ * curve, with the header's `kid` when it names one, and with the header's `alg` when the JWK
+ * names one (RFC 7515 §4.1.4, RFC 7517 §4.4). A token without `kid` may match several keys, as
+ * during a rotation: the caller tries each.
+ */
+function selectKeys(
+  keys: readonly VerificationKey[],
+  alg: JwsAlgorithmName,
+  kid: unknown,
+): VerificationKey[] {
+  const { kty, crv } = jwsAlgorithm(alg);
+  return keys.filter(
+    (key) =>
+      key.kty === kty &&
+      (crv === undefined || key.crv === crv) &&
+      (kid === undefined || (typeof kid === 'string' && key.kid === kid)) &&
+      (key.alg === undefined || key.alg === alg),
+  );
 }

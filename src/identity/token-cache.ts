@@ -6,8 +6,6 @@ export interface VerifiedToken {
   readonly identity: Identity;
   /** exp, or iat plus the provider's maximum token age when sooner; seconds since the epoch. */
   readonly expiresAt: number;
-  /** nbf, in seconds since the epoch, or undefined. */
-  readonly notBefore: number | undefined;
 }
 
 export interface TokenCacheLimits {

@@ -226,6 +226,32 @@ describe('authenticate', () => {
     });
   });
 
+  it('answers a never-seen token with a value, not a promise, once the keys are loaded', async () => {
+    const provider = providerOf('corp', corp);
+    await provider.keys.refresh();
+    const token = await corp.issueAccessToken({ scope: 'orders:read' });
+    const cache = new TokenCache(10);
+
+    const outcome = authenticate(bearer(token), [provider], cache, nowSeconds());
+
+    expect(outcome).not.toBeInstanceOf(Promise);
+    expect(outcome).toMatchObject({
+      ok: true,
+      identity: { provider: 'corp', scopes: ['orders:read'] },
+    });
+    expect(cache.size).toBe(1);
+  });
+
+  it('answers with a promise when the keys have to be fetched first', async () => {
+    const provider = providerOf('corp', corp);
+    const token = await corp.issueAccessToken();
+
+    const outcome = authenticate(bearer(token), [provider], new TokenCache(10), nowSeconds());
+
+    expect(outcome).toBeInstanceOf(Promise);
+    await expect(outcome).resolves.toMatchObject({ ok: true, identity: { provider: 'corp' } });
+  });
+
   it('reuses a cached verification without asking the key set again', async () => {
     const token = await corp.issueAccessToken({ scope: 'orders:read' });
     const provider = providerOf('corp', corp);

@@ -4,24 +4,16 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type CryptoKey,
-  errors,
-  exportJWK,
-  type FlattenedJWSInput,
-  generateKeyPair,
-  type JWK,
-  SignJWT,
-} from 'jose';
+import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import type { JwtProvider } from '../../src/identity/jwt-provider.js';
 import {
+  type KeyLookup,
   KeySet,
   type KeySetOptions,
   type KeySource,
-  KeysUnavailableError,
 } from '../../src/identity/key-set.js';
 import { verifyJwt } from '../../src/identity/verify-jwt.js';
 
@@ -149,11 +141,9 @@ function signWith(key: SigningKey, issuer: string): Promise<string> {
     .sign(key.privateKey);
 }
 
-/** What jose hands a key resolver for a compact token; local key sets read only the header. */
-const NO_TOKEN: FlattenedJWSInput = { payload: '', signature: '' };
-
-function getKeyFor(keys: KeySet, kid: string): Promise<CryptoKey> {
-  return keys.getKey({ alg: 'ES256', kid }, NO_TOKEN);
+/** What the set answers for an ES256 token naming `kid`, after any fetch that starts. */
+async function lookUpKid(keys: KeySet, kid: string): Promise<KeyLookup['kind']> {
+  return (await keys.lookUp('ES256', kid)).kind;
 }
 
 let first: SigningKey;
@@ -206,11 +196,11 @@ describe('KeySet from a JWKS URI', () => {
     expect(server.requests('/jwks')).toBe(1);
   });
 
-  it('loads on the first getKey when nobody refreshed it', async () => {
+  it('loads on the first lookup when nobody refreshed it', async () => {
     server.reply('/jwks', jwksOf(first));
     const keys = uriKeySet();
 
-    await expect(getKeyFor(keys, first.kid)).resolves.toMatchObject({ type: 'public' });
+    await expect(lookUpKid(keys, first.kid)).resolves.toBe('found');
 
     expect(keys.state).toBe('ready');
     expect(server.requests('/jwks')).toBe(1);
@@ -235,10 +225,10 @@ describe('KeySet from a JWKS URI', () => {
     await keys.refresh();
     server.reply('/jwks', jwksOf(first, second));
     vi.advanceTimersByTime(COOLDOWN_MS);
-    await getKeyFor(keys, second.kid);
+    await lookUpKid(keys, second.kid);
     vi.advanceTimersByTime(COOLDOWN_MS - 1);
 
-    await expect(getKeyFor(keys, unpublished.kid)).rejects.toBeInstanceOf(errors.JWKSNoMatchingKey);
+    await expect(lookUpKid(keys, unpublished.kid)).resolves.toBe('no-match');
     expect((await verify(keys, unpublished)).ok).toBe(false);
     expect(server.requests('/jwks')).toBe(2);
   });
@@ -263,11 +253,11 @@ describe('KeySet from a JWKS URI', () => {
     vi.advanceTimersByTime(COOLDOWN_MS);
     const release = server.hold();
 
-    const lookups = [getKeyFor(keys, second.kid), getKeyFor(keys, second.kid)];
+    const lookups = [lookUpKid(keys, second.kid), lookUpKid(keys, second.kid)];
     await vi.waitFor(() => expect(server.requests('/jwks')).toBe(2));
     release();
 
-    await expect(Promise.all(lookups)).resolves.toHaveLength(2);
+    await expect(Promise.all(lookups)).resolves.toEqual(['found', 'found']);
     expect(server.requests('/jwks')).toBe(2);
   });
 
@@ -309,6 +299,21 @@ describe('KeySet from a JWKS URI', () => {
 
     expect(await verify(keys, first)).toMatchObject({ ok: false, reason: 'token_key_unknown' });
     expect((await verify(keys, second)).ok).toBe(true);
+  });
+
+  it('leaves out the keys it cannot import and verifies with the others', async () => {
+    const offCurve = { ...second.jwk, y: second.jwk.x };
+    const unsupportedType = { kty: 'AKP', alg: 'ML-DSA-44', kid: 'pq-1', pub: 'AAAA' };
+    server.reply('/jwks', { kind: 'json', body: { keys: [offCurve, unsupportedType, first.jwk] } });
+    const keys = uriKeySet();
+
+    await keys.refresh();
+
+    expect(keys.state).toBe('ready');
+    expect(keys.lastError).toBeUndefined();
+    expect((await verify(keys, first)).ok).toBe(true);
+    expect(await verify(keys, second)).toMatchObject({ ok: false, reason: 'token_key_unknown' });
+    expect(server.requests('/jwks')).toBe(1);
   });
 
   it.each<[condition: string, reply: Reply, error: string | RegExp]>([
@@ -375,11 +380,11 @@ describe('KeySet from a JWKS URI', () => {
     expect(keys.lastError).toBe(`${server.jwksUri}: no answer within 100 ms`);
   });
 
-  it('answers getKey with KeysUnavailableError when the first load fails', async () => {
+  it('answers a lookup with unavailable when the first load fails', async () => {
     server.reply('/jwks', { kind: 'raw', status: 500, body: '' });
     const keys = uriKeySet();
 
-    await expect(getKeyFor(keys, first.kid)).rejects.toBeInstanceOf(KeysUnavailableError);
+    await expect(lookUpKid(keys, first.kid)).resolves.toBe('unavailable');
 
     expect(keys.state).toBe('failed');
     expect(server.requests('/jwks')).toBe(1);
@@ -392,7 +397,7 @@ describe('KeySet from a JWKS URI', () => {
     server.reply('/jwks', jwksOf(first));
     vi.advanceTimersByTime(COOLDOWN_MS - 1);
 
-    await expect(getKeyFor(keys, first.kid)).rejects.toBeInstanceOf(KeysUnavailableError);
+    expect(keys.lookUp('ES256', first.kid)).toEqual({ kind: 'unavailable' });
     expect(await verify(keys, first)).toEqual({
       ok: false,
       reason: 'provider_unavailable',
@@ -401,7 +406,7 @@ describe('KeySet from a JWKS URI', () => {
     expect(server.requests('/jwks')).toBe(1);
   });
 
-  it('loads on the next getKey once the cooldown after a failed first load has passed', async () => {
+  it('loads on the next lookup once the cooldown after a failed first load has passed', async () => {
     server.reply('/jwks', { kind: 'raw', status: 500, body: '' });
     const keys = uriKeySet();
     await keys.refresh();
@@ -413,21 +418,21 @@ describe('KeySet from a JWKS URI', () => {
     expect(server.requests('/jwks')).toBe(2);
   });
 
-  it('shares one fetch between concurrent getKey calls during the first load', async () => {
+  it('shares one fetch between concurrent lookups during the first load', async () => {
     server.reply('/jwks', jwksOf(first, second));
     const keys = uriKeySet();
     const release = server.hold();
 
     const lookups = [
-      getKeyFor(keys, first.kid),
-      getKeyFor(keys, second.kid),
-      keys.refresh(),
-      getKeyFor(keys, first.kid),
+      lookUpKid(keys, first.kid),
+      lookUpKid(keys, second.kid),
+      keys.refresh().then(() => 'refreshed'),
+      lookUpKid(keys, first.kid),
     ];
     await vi.waitFor(() => expect(server.requests('/jwks')).toBe(1));
     release();
 
-    await expect(Promise.all(lookups)).resolves.toHaveLength(4);
+    await expect(Promise.all(lookups)).resolves.toEqual(['found', 'found', 'refreshed', 'found']);
     expect(server.requests('/jwks')).toBe(1);
     expect(keys.state).toBe('ready');
   });
@@ -671,9 +676,9 @@ describe('KeySet from a file', () => {
     await keys.refresh();
     await writeJwks(first, second);
 
-    await expect(getKeyFor(keys, second.kid)).rejects.toBeInstanceOf(errors.JWKSNoMatchingKey);
+    expect(keys.lookUp('ES256', second.kid)).toEqual({ kind: 'no-match' });
     await keys.refresh();
-    await expect(getKeyFor(keys, second.kid)).resolves.toMatchObject({ type: 'public' });
+    await expect(lookUpKid(keys, second.kid)).resolves.toBe('found');
   });
 
   it('names the file when it holds no key set', async () => {

@@ -11,7 +11,7 @@ const identity: Identity = {
   claims: {},
 };
 const NOW = 1_750_000_000;
-const verified = (expiresAt: number) => ({ identity, expiresAt, notBefore: undefined });
+const verified = (expiresAt: number) => ({ identity, expiresAt });
 
 describe('TokenCache', () => {
   it('keeps no more large tokens than its memory budget allows', () => {
