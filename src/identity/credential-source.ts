@@ -30,13 +30,21 @@ export function lookUpCredential(
   // Schemes compare without regard to ASCII case only (RFC 9110 §11.1), so "To\u212Aen" (Kelvin
   // sign) is not the scheme "Token".
   const space = value.indexOf(' ');
-  if (space < 0 || lowerCaseAscii(value.slice(0, space)) !== lowerCaseAscii(source.scheme)) {
+  if (space !== source.scheme.length || !hasScheme(value, source.scheme)) {
     return {
       kind: 'malformed',
       problem: `${source.header} header does not use the ${source.scheme} scheme`,
     };
   }
   return toToken(trimOws(value, space + 1), source.header);
+}
+
+/** Whether `value` starts with `scheme`, as written (the usual case, checked first) or not. */
+function hasScheme(value: string, scheme: string): boolean {
+  return (
+    value.startsWith(scheme) ||
+    lowerCaseAscii(value.slice(0, scheme.length)) === lowerCaseAscii(scheme)
+  );
 }
 
 function lookUpCookie(cookieHeader: string | undefined, name: string): CredentialLookup {
