@@ -206,7 +206,8 @@ ${fillers.join('\n')}
     require: { providers: [bench], scopes: [orders:read] }
 
 defaultAction: deny
-cache: { maxTokens: 10000 }
+# The cache as shipped (cache.maxTokens 10,000, cache.maxMegabytes 16): the memory run measures
+# the defaults a sidecar gets.
 log: { level: info }
 `;
 }

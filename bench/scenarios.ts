@@ -27,7 +27,10 @@ export interface Scenario {
 
 export const MEMORY_ALGORITHM: BenchAlgorithm = 'RS256';
 
-/** Cold scenarios rotate through more tokens than the cache holds (10,000): every one misses. */
+/**
+ * Cold scenarios rotate through more tokens than the cache holds (at most 10,000, fewer when its
+ * 16 MiB fill first): every one misses.
+ */
 export const COLD_TOKEN_COUNT = 20_000;
 
 export interface ScenarioInputs {

@@ -6,18 +6,18 @@ import { decisionIdMetadata, toCheckResponse } from './to-check-response.js';
 const DYNAMIC_METADATA_FIELD = 4;
 
 interface EncodedDecision {
-  /** Every CheckResponse field but dynamic_metadata. */
-  readonly head: Buffer;
-  /** The entries of the dynamic_metadata Struct, without the decision id. */
-  readonly metadataEntries: Buffer;
+  /** Every CheckResponse field but dynamic_metadata, then the metadata Struct's entries. */
+  readonly bytes: Buffer;
+  /** Where the Struct's entries (without the decision id) start in `bytes`. */
+  readonly entriesAt: number;
 }
 
 /**
  * Encodes Decisions as CheckResponse bytes. The Decider shares one Decision object among all
  * requests with the same outcome (same rule, same cached identity), so everything but the
- * decision id is encoded once per Decision and kept weakly. Per request, only the id's Struct
- * entry is encoded and appended to the Struct's other entries (map entries are a repeated field,
- * so this is the same message a single encoding would give).
+ * decision id is encoded once per Decision and kept weakly, in one allocation. Per request,
+ * only the id's Struct entry is encoded and appended to the Struct's other entries (map entries
+ * are a repeated field, so this is the same message a single encoding would give).
  */
 export class CheckResponseEncoder {
   readonly #encoded = new WeakMap<Decision, EncodedDecision>();
@@ -27,27 +27,31 @@ export class CheckResponseEncoder {
   encode(decision: Decision, decisionId: string): Buffer {
     let encoded = this.#encoded.get(decision);
     if (encoded === undefined) {
-      const { dynamic_metadata: metadata, ...rest } = toCheckResponse(decision);
-      encoded = {
-        head: ownCopy(this.codec.encodeResponse(rest)),
-        metadataEntries: ownCopy(this.codec.encodeStruct(metadata)),
-      };
+      encoded = this.#encodeShared(decision);
       this.#encoded.set(decision, encoded);
     }
 
+    const { bytes, entriesAt } = encoded;
     const idEntry = this.codec.encodeStruct(decisionIdMetadata(decisionId));
-    const metadataLength = encoded.metadataEntries.length + idEntry.length;
+    const metadataLength = bytes.length - entriesAt + idEntry.length;
     const fieldHeader = this.codec.encodeFieldHeader(DYNAMIC_METADATA_FIELD, metadataLength);
-    return Buffer.concat([encoded.head, fieldHeader, encoded.metadataEntries, idEntry]);
+    const response = Buffer.allocUnsafe(entriesAt + fieldHeader.length + metadataLength);
+    let at = bytes.copy(response, 0, 0, entriesAt);
+    at += fieldHeader.copy(response, at);
+    at += bytes.copy(response, at, entriesAt);
+    idEntry.copy(response, at);
+    return response;
   }
-}
 
-/**
- * Small Buffers are slices of a shared 8 KiB slab; one kept for long would keep its whole slab
- * alive. Encodings that outlive the request get memory of their own.
- */
-function ownCopy(bytes: Buffer): Buffer {
-  const copy = Buffer.allocUnsafeSlow(bytes.length);
-  bytes.copy(copy);
-  return copy;
+  #encodeShared(decision: Decision): EncodedDecision {
+    const { dynamic_metadata: metadata, ...rest } = toCheckResponse(decision);
+    const head = this.codec.encodeResponse(rest);
+    const entries = this.codec.encodeStruct(metadata);
+    // Memory of its own: a small Buffer is a slice of a shared 8 KiB slab, and one kept for
+    // long would keep its whole slab alive.
+    const bytes = Buffer.allocUnsafeSlow(head.length + entries.length);
+    head.copy(bytes, 0);
+    entries.copy(bytes, head.length);
+    return { bytes, entriesAt: head.length };
+  }
 }
