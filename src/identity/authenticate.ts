@@ -1,7 +1,7 @@
 import { decodeJwt, type JWTPayload } from 'jose';
 import type { Identity } from '../pipeline/decision.js';
 import type { ReasonCode } from '../pipeline/reasons.js';
-import { lookUpCredential } from './credential-source.js';
+import { type KnownToken, lookUpCredential } from './credential-source.js';
 import type { JwtProvider } from './jwt-provider.js';
 import type { TokenCache } from './token-cache.js';
 import { type TokenFailureReason, type VerifyOutcome, verifyJwt } from './verify-jwt.js';
@@ -32,7 +32,7 @@ export function authenticate(
   cache: TokenCache,
   nowSeconds: number,
 ): Authentication | Promise<Authentication> {
-  const found = findToken(headers, providers);
+  const found = findToken(headers, providers, cache.has);
   if (!('token' in found)) return found;
   const { token } = found;
 
@@ -72,13 +72,14 @@ function remember(
 function findToken(
   headers: Readonly<Record<string, string>>,
   providers: readonly JwtProvider[],
+  known: KnownToken,
 ): FoundToken | Authentication {
   let token: string | undefined;
   const readers: JwtProvider[] = [];
 
   for (const provider of providers) {
     for (const source of provider.credentials) {
-      const lookup = lookUpCredential(headers, source);
+      const lookup = lookUpCredential(headers, source, known);
       if (lookup.kind === 'absent') continue;
       if (lookup.kind === 'malformed') {
         return { ok: false, reason: 'credential_malformed', message: lookup.problem };

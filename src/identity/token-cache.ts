@@ -51,6 +51,9 @@ export class TokenCache {
         : undefined;
   }
 
+  /** Whether the token is held, without making it the most recently used. */
+  readonly has = (token: string): boolean => this.#entries?.has(token) ?? false;
+
   get(token: string): VerifiedToken | undefined {
     return this.#entries?.get(token);
   }

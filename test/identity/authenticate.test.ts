@@ -276,6 +276,19 @@ describe('authenticate', () => {
     expect(uncached).toMatchObject({ ok: false, reason: 'token_key_unknown' });
   });
 
+  it('still refuses two tokens in one header once one of them is cached', async () => {
+    const token = await corp.issueAccessToken({ scope: 'orders:read' });
+    const provider = providerOf('corp', corp);
+    const cache = new TokenCache(10);
+    const first = await authenticate(bearer(token), [provider], cache, nowSeconds());
+
+    // Only a cached token skips the syntax check; "a,b" is never cached.
+    const joined = await authenticate(bearer(`${token},${token}`), [provider], cache, nowSeconds());
+
+    expect(first.ok).toBe(true);
+    expect(joined).toMatchObject({ ok: false, reason: 'credential_malformed' });
+  });
+
   it('verifies every time with a cache of size 0', async () => {
     const token = await corp.issueAccessToken();
     const provider = providerOf('corp', corp);

@@ -18,6 +18,18 @@ const TOKEN = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEifQ.c2lnbmF0dXJl';
 const OTHER_TOKEN = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1c2VyLTIifQ.b3RoZXI';
 
 describe('lookUpCredential from a header with a scheme', () => {
+  it('skips the syntax check only for a token it is told is known', () => {
+    const odd = 'not,a/b64token';
+    const known = (token: string) => token === odd;
+
+    expect(lookUpCredential({ authorization: `Bearer ${odd}` }, BEARER, known)).toEqual({
+      kind: 'found',
+      token: odd,
+    });
+    expect(lookUpCredential({ authorization: `Bearer ${odd}` }, BEARER).kind).toBe('malformed');
+    expect(lookUpCredential({ authorization: 'Bearer a,b' }, BEARER, known).kind).toBe('malformed');
+  });
+
   it.each([
     ['the scheme as configured', `Bearer ${TOKEN}`],
     ['a lower-case scheme', `bearer ${TOKEN}`],
