@@ -37,11 +37,25 @@ export function selectRule(rules: readonly Rule[], target: RuleTarget): Rule | u
   return undefined;
 }
 
+// Plain loops rather than Array#some with an arrow function: this runs for every rule on every
+// request, and each call of `some` allocated a closure capturing the target.
 function matchesRule(rule: Rule, target: RuleTarget): boolean {
   if (rule.methods !== undefined && !rule.methods.has(target.method)) return false;
-  if (rule.hosts !== undefined && !rule.hosts.some((host) => host.matches(target.host)))
-    return false;
-  if (rule.paths !== undefined && !rule.paths.some((path) => path.matches(target.segments)))
-    return false;
+  if (rule.hosts !== undefined && !matchesAnyHost(rule.hosts, target.host)) return false;
+  if (rule.paths !== undefined && !matchesAnyPath(rule.paths, target.segments)) return false;
   return true;
+}
+
+function matchesAnyHost(hosts: readonly HostPattern[], host: string): boolean {
+  for (const pattern of hosts) {
+    if (pattern.matches(host)) return true;
+  }
+  return false;
+}
+
+function matchesAnyPath(paths: readonly PathPattern[], segments: readonly string[]): boolean {
+  for (const pattern of paths) {
+    if (pattern.matches(segments)) return true;
+  }
+  return false;
 }
