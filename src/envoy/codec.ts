@@ -186,7 +186,8 @@ interface MessageText {
   readonly latin1: string;
 }
 
-const NON_ASCII = /[^\x00-\x7f]/;
+/** A character of a Latin-1 reading that was not an ASCII byte. */
+const NON_ASCII = /[\x80-\xff]/;
 
 /** Above this many bytes, node:buffer's isAscii checks a field faster than a regex. */
 const LONG_FIELD_BYTES = 64;
