@@ -1,9 +1,9 @@
-#!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 
 // Each command loads its own modules when it runs, so `serve` starts without the client code
-// of `check` (and @grpc/proto-loader) or the signing code of `token`.
+// of `check` (and @grpc/proto-loader) or the signing code of `token`. The installed executable
+// is launch.ts, which runs this file bundled.
 
 const { version } = JSON.parse(
   readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
@@ -107,4 +107,5 @@ function parsePositiveInteger(value: string): number {
   return number;
 }
 
-await program.parseAsync();
+// No top-level await: the bundle is CommonJS (see launch.ts). A rejection still ends the process.
+void program.parseAsync();
