@@ -2,7 +2,7 @@
  * What one benchmark run shares: its settings (from the command line and environment), where
  * files and processes go, and how the servers under test are started in it.
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,11 +19,13 @@ export const ROOT = resolve(BENCH_DIR, '..');
 export const RESULTS_DIR = join(BENCH_DIR, 'results');
 export const TMP_DIR = join(RESULTS_DIR, 'tmp');
 /**
- * The build under test is copied here (dist/, proto/ and package.json, as in the package) when a
- * run starts: others may rebuild dist/ during a run, and one run must measure one build.
+ * The build under test is copied here (dist/, proto/, examples/ and package.json, as in the
+ * package) when a run starts: others may rebuild dist/ during a run, and one run must measure
+ * one build.
  */
 export const SNAPSHOT_DIR = join(TMP_DIR, 'snapshot');
-const TOLLGATE_MAIN = join(SNAPSHOT_DIR, 'dist', 'cli', 'main.js');
+/** What `npm start`, the package's bin and the container run. */
+const TOLLGATE_MAIN = join(SNAPSHOT_DIR, 'dist', 'cli', 'launch.js');
 const SNAPSHOT_PROTO_DIR = join(SNAPSHOT_DIR, 'proto');
 
 /** `--quick`: every run shorter and the memory run smaller; the targets are still judged. */
@@ -39,10 +41,25 @@ export const settings: BenchSettings = {
   memoryChecks: Number(process.env.BENCH_MEMORY_CHECKS ?? (quick ? 24_000 : 1_000_000)),
   memoryDistinctTokens: Number(process.env.BENCH_MEMORY_TOKENS ?? (quick ? 12_000 : 100_000)),
 };
-/** Extra `node` flags for both servers under test (BENCH_NODE_FLAGS), e.g. heap limits. */
-export const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '')
-  .split(/\s+/)
-  .filter((flag) => flag.length > 0);
+/**
+ * `node` flags for both servers under test: BENCH_NODE_FLAGS when set (empty for V8's defaults),
+ * else the flags of the Dockerfile's ENTRYPOINT, so that tollgate is measured as it ships and the
+ * ceiling under the same heap limits.
+ */
+export const nodeFlags =
+  process.env.BENCH_NODE_FLAGS === undefined
+    ? shippedNodeFlags()
+    : process.env.BENCH_NODE_FLAGS.split(/\s+/).filter((flag) => flag.length > 0);
+
+function shippedNodeFlags(): string[] {
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  const entrypoint = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile)?.[1];
+  const command: unknown = entrypoint === undefined ? undefined : JSON.parse(entrypoint);
+  if (!Array.isArray(command) || command[0] !== 'node') {
+    throw new Error('Dockerfile: no ENTRYPOINT ["node", ...] to take the node flags from');
+  }
+  return command.slice(1).filter((part): part is string => String(part).startsWith('--'));
+}
 
 /** Between two measurements: lets the previous run's connections close and its GC settle. */
 export const PAUSE_MS = quick ? 150 : 300;

@@ -3,7 +3,7 @@
  * figures beside the ceiling's from the same run. Latencies in ms, memory in MB (10^6 bytes).
  */
 import type { LatencySummary } from './latency-stats.js';
-import type { Measurement } from './measure.js';
+import type { FramesDriver, Measurement } from './measure.js';
 
 export interface BenchResults {
   readonly meta: RunMeta;
@@ -22,6 +22,8 @@ export interface RunMeta {
   readonly node: string;
   readonly nodeFlags: string[];
   readonly h2load: string | undefined;
+  /** h2drive's version line, undefined when it could not be built (the node driver stood in). */
+  readonly h2drive: string | undefined;
   readonly pinning: string;
   readonly git: { commit: string; dirty: boolean };
   /**
@@ -83,6 +85,7 @@ export interface MemoryResult {
   readonly checks: number;
   readonly distinctTokens: number;
   readonly algorithm: string;
+  readonly driver: FramesDriver;
   readonly ceiling: MemoryFigures;
   readonly tollgate: MemoryFigures;
 }

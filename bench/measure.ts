@@ -6,13 +6,27 @@
  */
 import { spawn } from 'node:child_process';
 import type { DriverOptions, DriverResult, ExpectedVerdict } from './driver.js';
+import { h2driveArgs } from './h2drive.js';
 import { runH2load } from './h2load.js';
 import type { LatencySummary } from './latency-stats.js';
 import { readBusyMs } from './machine-load.js';
 import type { RunningServer } from './server-process.js';
 
+/**
+ * h2load posts one repeated frame over TCP; h2drive (C) and the node driver send frames from a
+ * file and check every answer. h2drive replaces the node driver wherever it could be built.
+ */
+export type LoadDriver = 'h2load' | FramesDriver;
+export type FramesDriver = 'h2drive' | 'node';
+
+/** Where the frames drivers are: bench/driver.ts (transpiled), and h2drive when it was built. */
+export interface FramesDriverPrograms {
+  readonly nodeScript: string;
+  readonly h2drive: string | undefined;
+}
+
 export interface Measurement {
-  readonly driver: 'h2load' | 'node';
+  readonly driver: LoadDriver;
   /** The rate the driver tried to hold (open loop); undefined at saturation. */
   readonly offeredRps: number | undefined;
   readonly throughputRps: number;
@@ -39,15 +53,15 @@ export interface Placement {
 }
 
 export type Load =
-  | { readonly kind: 'saturation'; readonly driver: 'h2load' | 'node' }
-  | { readonly kind: 'rate'; readonly driver: 'h2load' | 'node'; readonly rateRps: number };
+  | { readonly kind: 'saturation'; readonly driver: LoadDriver }
+  | { readonly kind: 'rate'; readonly driver: LoadDriver; readonly rateRps: number };
 
 export interface MeasureOptions {
   readonly server: RunningServer;
   /** Every server process pinned to the server CPU, so their own CPU is not counted as other. */
   readonly coResidents: readonly RunningServer[];
   readonly placement: Placement;
-  readonly driverScript: string;
+  readonly programs: FramesDriverPrograms;
   readonly framesFile: string;
   readonly singleFrameFile: string;
   readonly responseFrameBytes: number;
@@ -58,7 +72,7 @@ export interface MeasureOptions {
   readonly h2loadLogFile: string;
 }
 
-/** Closed-loop shape of every saturation run, h2load's or the node driver's. */
+/** Closed-loop shape of every saturation run, whichever the driver. */
 const CONNECTIONS = 4;
 const STREAMS_PER_CONNECTION = 16;
 
@@ -128,7 +142,7 @@ async function drive(options: MeasureOptions): Promise<DriveResult> {
     };
   }
 
-  const result = await runNodeDriver(options.driverScript, options.placement.driverCpu, {
+  const result = await runFramesDriver(load.driver, options.programs, options.placement.driverCpu, {
     target: server.spec.target,
     framesFile: options.framesFile,
     connections: CONNECTIONS,
@@ -141,7 +155,7 @@ async function drive(options: MeasureOptions): Promise<DriveResult> {
     expect: options.expect,
   });
   return {
-    driver: 'node',
+    driver: load.driver,
     offeredRps: result.offeredRps,
     throughputRps: result.throughputRps,
     latency: result.latency,
@@ -154,13 +168,20 @@ async function drive(options: MeasureOptions): Promise<DriveResult> {
   };
 }
 
-/** Runs bench/driver.ts in its own process (pinned to the driver CPU) and reads its result. */
-export function runNodeDriver(
-  script: string,
+/** Runs a frames driver in its own process (pinned to the driver CPU) and reads its result. */
+export function runFramesDriver(
+  driver: FramesDriver,
+  programs: FramesDriverPrograms,
   cpu: number | undefined,
   options: DriverOptions,
 ): Promise<DriverResult> {
-  const command = [process.execPath, script, JSON.stringify(options)];
+  if (driver === 'h2drive' && programs.h2drive === undefined) {
+    throw new Error('h2drive was not built, it cannot drive this load');
+  }
+  const command =
+    driver === 'h2drive'
+      ? [programs.h2drive as string, ...h2driveArgs(options)]
+      : [process.execPath, programs.nodeScript, JSON.stringify(options)];
   const child =
     cpu === undefined
       ? spawn(command[0] as string, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
@@ -177,7 +198,9 @@ export function runNodeDriver(
     child.once('error', reject);
     child.once('exit', (code) => {
       if (code !== 0) {
-        reject(new Error(`load driver exited with code ${String(code)}:\n${stderr.slice(-2000)}`));
+        reject(
+          new Error(`${driver} driver exited with code ${String(code)}:\n${stderr.slice(-2000)}`),
+        );
         return;
       }
       resolve(JSON.parse(stdout) as DriverResult);

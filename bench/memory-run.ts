@@ -9,8 +9,8 @@ import {
   startTollgate,
 } from './bench-context.js';
 import type { MemoryFigures, MemoryResult } from './bench-results.js';
-import { runNodeDriver } from './measure.js';
-import { buildMemoryFrames, MEMORY_ALGORITHM } from './scenarios.js';
+import { runFramesDriver } from './measure.js';
+import { buildMemoryFrames, framesDriverOf, MEMORY_ALGORITHM } from './scenarios.js';
 import type { RunningServer } from './server-process.js';
 
 /** The memory run's closed-loop shape: deeper than the others, to get through it faster. */
@@ -26,11 +26,13 @@ export async function runMemory(context: Context): Promise<MemoryResult> {
   const distinctTokens = Math.min(settings.memoryDistinctTokens, settings.memoryChecks);
   const { framesFile, expect } = await buildMemoryFrames(context.inputs, distinctTokens);
   const repeatEachFrame = Math.max(1, Math.floor(settings.memoryChecks / distinctTokens));
+  const driver = framesDriverOf(context.inputs);
+  const programs = { nodeScript: context.scripts.driver, h2drive: context.inputs.h2drive };
   const figures = async (server: RunningServer): Promise<MemoryFigures> => {
     try {
       await pause(1000);
       const idleRssMB = server.memory().rssMB;
-      const result = await runNodeDriver(context.scripts.driver, context.placement.driverCpu, {
+      const result = await runFramesDriver(driver, programs, context.placement.driverCpu, {
         target: server.spec.target,
         framesFile,
         repeatEachFrame,
@@ -66,7 +68,7 @@ export async function runMemory(context: Context): Promise<MemoryResult> {
   };
 
   progress(
-    `memory: ${settings.memoryChecks.toLocaleString('en')} Checks over ${distinctTokens.toLocaleString('en')} tokens, each server`,
+    `memory: ${settings.memoryChecks.toLocaleString('en')} Checks over ${distinctTokens.toLocaleString('en')} tokens, each server, driven by ${driver}`,
   );
   const ceiling = await figures(await startCeiling(context, 'memory', 'tcp'));
   const tollgate = await figures(await startTollgate(context, 'memory', 'tcp'));
@@ -74,6 +76,7 @@ export async function runMemory(context: Context): Promise<MemoryResult> {
     checks: settings.memoryChecks,
     distinctTokens,
     algorithm: MEMORY_ALGORITHM,
+    driver,
     ceiling,
     tollgate,
   };

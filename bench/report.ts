@@ -16,7 +16,8 @@ export function formatReport(results: BenchResults): string {
       `node ${meta.node}${meta.nodeFlags.length > 0 ? ` ${meta.nodeFlags.join(' ')}` : ''}, ${meta.pinning}`,
     `git ${meta.git.commit.slice(0, 12)}${meta.git.dirty ? ' with uncommitted changes in src/' : ''}, ` +
       `dist/ ${meta.dist.sha256.slice(0, 12)} built ${meta.dist.builtAt}; ` +
-      `h2load: ${meta.h2load ?? 'not installed (node driver used for every load)'}`,
+      `h2load: ${meta.h2load ?? 'not installed'}; ` +
+      `h2drive: ${meta.h2drive ?? 'not built (the node driver stands in for it)'}`,
   );
   lines.push(
     `Disturbance: waited ${meta.disturbance.quietWaitSeconds.toFixed(0)} s for a quiet machine, ` +
@@ -31,7 +32,7 @@ export function formatReport(results: BenchResults): string {
 
   const { memory } = results;
   lines.push(
-    `Memory after ${memory.checks.toLocaleString('en')} Checks over ${memory.distinctTokens.toLocaleString('en')} distinct ${memory.algorithm} tokens (RSS, MB):`,
+    `Memory after ${memory.checks.toLocaleString('en')} Checks over ${memory.distinctTokens.toLocaleString('en')} distinct ${memory.algorithm} tokens, driven by ${memory.driver} (RSS, MB):`,
     `  ${pad('', 9)}${padStart('idle', 8)}${padStart('after', 8)}${padStart('peak', 8)}${padStart('rps', 9)}${padStart('p99 ms', 9)}`,
   );
   for (const server of ['ceiling', 'tollgate'] as const) {
@@ -113,7 +114,7 @@ function formatScenarioTable(scenarios: readonly ScenarioResult[]): string[] {
     '',
     'rps x, p50 x ...: tollgate over the ceiling in the same run (rps: higher is better, ideal 1; latency: lower is better, ideal 1).',
     "Fixed loads (25/50/75% of the ceiling's saturation rate) use the saturation row's driver:",
-    "h2load --rps, or the node driver's open loop. cpu: cores the server used.",
+    "h2load --rps, or h2drive's (or the node driver's) open loop. cpu: cores the server used.",
     'Flags: [overloaded] answered < 95% of the offered rate;',
     `[noisy s/d] other processes used > ${NOISY_OTHER_CPU} of the server's (s) or driver's (d) core;`,
     `[driver-bound?] at saturation the server used < ${SATURATED_CPU} cores: the driver, not the`,

@@ -41,6 +41,7 @@ import { buildChildScripts } from './child-scripts.js';
 import { createDecisionProbe } from './decision-probe.js';
 import { prepareFixtures } from './fixtures.js';
 import { createCheckRequestEncoder } from './grpc-frame.js';
+import { buildH2drive } from './h2drive.js';
 import { findH2load } from './h2load.js';
 import type { Placement } from './measure.js';
 import { runMemory } from './memory-run.js';
@@ -51,16 +52,17 @@ import { judgeTargets } from './targets.js';
 
 async function main(): Promise<number> {
   const startedMs = performance.now();
-  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
+  if (!existsSync(join(ROOT, 'dist', 'cli', 'launch.js'))) {
     process.stderr.write('dist/ is missing: run `npm run build` first (npm run bench does).\n');
     return 2;
   }
   const dist = snapshotBuild();
+  const h2drive = buildH2drive(BENCH_DIR, TMP_DIR);
   const h2load = findH2load();
   if (h2load === undefined) {
     process.stderr.write(
       'h2load not found; install it with `apt-get install nghttp2-client` for the h2load runs.\n' +
-        'Continuing with the node driver for every load.\n',
+        `Continuing with ${h2drive === undefined ? 'the node driver' : 'h2drive'} for every load.\n`,
     );
   }
   const placement = choosePlacement();
@@ -74,6 +76,7 @@ async function main(): Promise<number> {
     encode: createCheckRequestEncoder(PROTO_OPTIONS),
     dir: join(TMP_DIR, 'frames'),
     h2loadAvailable: h2load !== undefined,
+    h2drive: h2drive?.binary,
   };
   const context: Context = {
     scripts: buildChildScripts(BENCH_DIR, join(TMP_DIR, 'js')),
@@ -109,6 +112,7 @@ async function main(): Promise<number> {
       node: process.version,
       nodeFlags,
       h2load,
+      h2drive: h2drive?.version,
       pinning:
         placement.serverCpu === undefined
           ? 'not pinned (needs taskset and 2 CPUs)'
@@ -181,14 +185,24 @@ function writeResults(results: BenchResults): void {
   );
 }
 
-/** Copies dist/, proto/ and package.json to SNAPSHOT_DIR, and says which build that is. */
+/**
+ * Copies dist/, proto/, examples/ and package.json to SNAPSHOT_DIR, and says which build that
+ * is. Under node flags (the Dockerfile's by default), the bundle's code cache is written again, as the
+ * Dockerfile does for its own: V8 refuses a cache written under other flags.
+ */
 function snapshotBuild(): { sha256: string; builtAt: string } {
   rmSync(SNAPSHOT_DIR, { recursive: true, force: true });
   // The package's own layout: the CLI reads ../../package.json, PROTO_DIR is ../../proto.
-  for (const entry of ['dist', 'proto', 'package.json']) {
+  for (const entry of ['dist', 'proto', 'examples', 'package.json']) {
     cpSync(join(ROOT, entry), join(SNAPSHOT_DIR, entry), {
       recursive: true,
       preserveTimestamps: true,
+    });
+  }
+  if (nodeFlags.length > 0) {
+    execFileSync(process.execPath, [...nodeFlags, join(ROOT, 'scripts', 'write-code-cache.mjs')], {
+      cwd: SNAPSHOT_DIR,
+      stdio: ['ignore', 'ignore', 'inherit'],
     });
   }
   const build = describeDist(join(SNAPSHOT_DIR, 'dist'));
@@ -200,7 +214,7 @@ function snapshotBuild(): { sha256: string; builtAt: string } {
 
 function describeDist(dir: string): { sha256: string; builtAt: string } {
   const files = readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .filter((file) => file.endsWith('.js'))
+    .filter((file) => file.endsWith('.js') || file.endsWith('.cjs'))
     .sort();
   const hash = createHash('sha256');
   let newestMs = 0;

@@ -104,7 +104,7 @@ async function measureOn(
     server,
     coResidents: [pair.tollgate, pair.ceiling],
     placement: context.placement,
-    driverScript: context.scripts.driver,
+    programs: { nodeScript: context.scripts.driver, h2drive: context.inputs.h2drive },
     framesFile: scenario.framesFile,
     singleFrameFile: scenario.singleFrameFile,
     responseFrameBytes: probe.responseFrameBytes,
@@ -201,9 +201,10 @@ async function comparePair(
 
 /**
  * The node driver cannot push a do-nothing server as hard as h2load can (its HTTP/2 client costs
- * more per request than the server does), so where a scenario's saturation is driven by it, the
- * ceiling is also measured with h2load posting the scenario's first request: same size, same
- * shape, and the ceiling ignores the token. Targets are judged against the higher of the two.
+ * more per request than the server does), so where a scenario's saturation is driven by it (when
+ * h2drive could not be built), the ceiling is also measured with h2load posting the scenario's
+ * first request: same size, same shape, and the ceiling ignores the token. Targets are judged
+ * against the higher of the two. h2drive keeps up with h2load, so its scenarios need no such row.
  */
 async function measureCeilingWithH2load(
   context: Context,

@@ -6,16 +6,18 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExpectedVerdict } from './driver.js';
 import { type BenchAlgorithm, type Fixtures, HOST } from './fixtures.js';
+import type { FramesDriver, LoadDriver } from './measure.js';
 
 export interface Scenario {
   readonly name: string;
   readonly description: string;
   readonly transport: 'tcp' | 'unix';
   /**
-   * Who drives the loads: h2load where one repeated frame over TCP is the scenario, the node
-   * driver where requests rotate (cold) or the listener is a unix socket.
+   * Who drives the loads: h2load where one repeated frame over TCP is the scenario; where
+   * requests rotate (cold) or the listener is a unix socket, h2drive, or the node driver when
+   * h2drive could not be built.
    */
-  readonly driver: 'h2load' | 'node';
+  readonly driver: LoadDriver;
   /** All frames, used in turn; and the first one alone (for h2load and the probe). */
   readonly framesFile: string;
   readonly singleFrameFile: string;
@@ -38,13 +40,21 @@ export interface ScenarioInputs {
   readonly encode: (request: unknown) => Buffer;
   readonly dir: string;
   readonly h2loadAvailable: boolean;
+  /** The h2drive binary, undefined when it could not be built. */
+  readonly h2drive: string | undefined;
+}
+
+/** The driver for loads that h2load cannot send: h2drive where it was built. */
+export function framesDriverOf(inputs: ScenarioInputs): FramesDriver {
+  return inputs.h2drive === undefined ? 'node' : 'h2drive';
 }
 
 export async function buildScenarios(inputs: ScenarioInputs): Promise<Scenario[]> {
   const { fixtures } = inputs;
   const [warmToken] = await fixtures.tokens('RS256', 1, 'orders:read');
   const [narrowToken] = await fixtures.tokens('RS256', 1, 'orders:list');
-  const h2loadOrNode = inputs.h2loadAvailable ? 'h2load' : 'node';
+  const framesDriver = framesDriverOf(inputs);
+  const oneFrameDriver = inputs.h2loadAvailable ? 'h2load' : framesDriver;
   const allow = { allow: true };
   const readOrders = { rule: 'read-orders', reason: 'allowed' };
 
@@ -54,7 +64,7 @@ export async function buildScenarios(inputs: ScenarioInputs): Promise<Scenario[]
       name: `cold-${algorithm.toLowerCase()}`,
       description: `a different valid ${algorithm} token on every request (${COLD_TOKEN_COUNT.toLocaleString('en')} in turn)`,
       transport: 'tcp',
-      driver: 'node',
+      driver: framesDriver,
       requests: tokens.map((token, index) => ordersRequest(`${algorithm}-${index}`, token)),
       expect: allow,
       decision: readOrders,
@@ -66,7 +76,7 @@ export async function buildScenarios(inputs: ScenarioInputs): Promise<Scenario[]
       name: 'warm',
       description: 'one valid RS256 token repeated; the matching rule is the last of 20',
       transport: 'tcp',
-      driver: h2loadOrNode,
+      driver: oneFrameDriver,
       requests: [ordersRequest('warm', warmToken as string)],
       expect: allow,
       decision: readOrders,
@@ -77,7 +87,7 @@ export async function buildScenarios(inputs: ScenarioInputs): Promise<Scenario[]
       name: 'public',
       description: 'a route that needs no token (18th rule)',
       transport: 'tcp',
-      driver: h2loadOrNode,
+      driver: oneFrameDriver,
       requests: [toCheckRequest('public', '/public/status', undefined)],
       expect: allow,
       decision: { rule: 'public', reason: 'allowed' },
@@ -86,7 +96,7 @@ export async function buildScenarios(inputs: ScenarioInputs): Promise<Scenario[]
       name: 'denied',
       description: 'a valid token without the scope the last rule requires: 403',
       transport: 'tcp',
-      driver: h2loadOrNode,
+      driver: oneFrameDriver,
       requests: [ordersRequest('denied', narrowToken as string)],
       // google.rpc.Code PERMISSION_DENIED.
       expect: { allow: false, code: 7 },
@@ -96,7 +106,7 @@ export async function buildScenarios(inputs: ScenarioInputs): Promise<Scenario[]
       name: 'warm-unix',
       description: 'the warm scenario over a unix socket listener',
       transport: 'unix',
-      driver: 'node',
+      driver: framesDriver,
       requests: [ordersRequest('warm-unix', warmToken as string)],
       expect: allow,
       decision: readOrders,

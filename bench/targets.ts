@@ -38,7 +38,7 @@ export function judgeTargets(
   const warm = find(scenarios, 'warm');
   const cold = find(scenarios, 'cold-rs256');
   const half = warm.loads.find((load) => load.fraction === 0.5);
-  // The stricter ceiling: the node driver's own, or h2load's where it could measure one.
+  // The stricter ceiling: the scenario driver's own, or h2load's where it measured one too.
   const coldCeiling =
     cold.ceilingViaH2load !== undefined &&
     cold.ceilingViaH2load.throughputRps > cold.saturation.ceiling.throughputRps
