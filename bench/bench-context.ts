@@ -51,6 +51,22 @@ export const nodeFlags =
     ? shippedNodeFlags()
     : process.env.BENCH_NODE_FLAGS.split(/\s+/).filter((flag) => flag.length > 0);
 
+/**
+ * The environment of both servers under test: the bench's own plus the runtime image's `ENV`
+ * lines (MALLOC_ARENA_MAX changes resident memory), so that tollgate runs as it ships.
+ */
+export const serverEnv: NodeJS.ProcessEnv = { ...process.env, ...shippedEnvironment() };
+
+function shippedEnvironment(): Record<string, string> {
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  const runtimeStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+  const variables: Record<string, string> = {};
+  for (const [, name, value] of runtimeStage.matchAll(/^ENV\s+([A-Z_][A-Z0-9_]*)=(\S+)\s*$/gm)) {
+    if (name !== undefined && value !== undefined) variables[name] = value;
+  }
+  return variables;
+}
+
 function shippedNodeFlags(): string[] {
   const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
   const entrypoint = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile)?.[1];
@@ -124,6 +140,7 @@ function serverSpec(
     name,
     args,
     nodeFlags,
+    env: serverEnv,
     cpu: context.placement.serverCpu,
     target,
     stdoutFile: join(TMP_DIR, 'logs', `${name}-${scenario}.log`),

@@ -206,7 +206,7 @@ ${fillers.join('\n')}
     require: { providers: [bench], scopes: [orders:read] }
 
 defaultAction: deny
-# The cache as shipped (cache.maxTokens 10,000, cache.maxMegabytes 16): the memory run measures
+# The cache as shipped (cache.maxTokens 10,000, cache.maxMegabytes 8): the memory run measures
 # the defaults a sidecar gets.
 log: { level: info }
 `;

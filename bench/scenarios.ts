@@ -31,7 +31,7 @@ export const MEMORY_ALGORITHM: BenchAlgorithm = 'RS256';
 
 /**
  * Cold scenarios rotate through more tokens than the cache holds (at most 10,000, fewer when its
- * 16 MiB fill first): every one misses.
+ * 8 MiB fill first): every one misses.
  */
 export const COLD_TOKEN_COUNT = 20_000;
 

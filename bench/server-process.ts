@@ -15,6 +15,7 @@ export interface ServerSpec {
   /** The script and its arguments, after `node` and `nodeFlags`. */
   readonly args: readonly string[];
   readonly nodeFlags: readonly string[];
+  readonly env: NodeJS.ProcessEnv;
   /** `taskset -c <cpu>` when set. */
   readonly cpu: number | undefined;
   readonly target: DriverTarget;
@@ -54,9 +55,13 @@ export async function startServer(spec: ServerSpec, timeoutMs = 15_000): Promise
   const startedMs = performance.now();
   const child =
     spec.cpu === undefined
-      ? spawn(command[0] as string, command.slice(1), { stdio: ['ignore', stdout, 'pipe'] })
+      ? spawn(command[0] as string, command.slice(1), {
+          stdio: ['ignore', stdout, 'pipe'],
+          env: spec.env,
+        })
       : spawn('taskset', ['-c', String(spec.cpu), ...command], {
           stdio: ['ignore', stdout, 'pipe'],
+          env: spec.env,
         });
   closeSync(stdout);
   let stderr = '';

@@ -203,10 +203,11 @@ export const configSchema = z.strictObject({
       maxTokens: z.number().int().min(0).max(1_000_000).default(10_000),
       /**
        * Memory the verified tokens may take, in MiB, estimated from their size (large tokens
-       * with many claims count for more; a typical 700-character token about 3 KB). Default 16:
-       * some 5,000 such tokens, in a sidecar that should stay within tens of megabytes.
+       * with many claims count for more; a typical 700-character token about 3 KB). Default 8:
+       * some 2,700 such tokens (Envoy's jwt_authn caches 100 by default), in a sidecar meant to
+       * stay within tens of megabytes. Raise the V8 heap with it (docs/performance.md).
        */
-      maxMegabytes: z.number().min(1).max(4096).default(16),
+      maxMegabytes: z.number().min(1).max(4096).default(8),
       /**
        * Longest time a verified token is reused before its signature is checked again, in
        * seconds, whatever its exp; bounds how long a key withdrawn from the JWKS still verifies.
@@ -214,7 +215,7 @@ export const configSchema = z.strictObject({
        */
       maxTtlSeconds: z.number().int().min(1).max(86_400).default(300),
     })
-    .default({ maxTokens: 10_000, maxMegabytes: 16, maxTtlSeconds: 300 }),
+    .default({ maxTokens: 10_000, maxMegabytes: 8, maxTtlSeconds: 300 }),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -15,7 +15,7 @@ export interface TokenCacheLimits {
   readonly maxTtlSeconds: number;
 }
 
-const DEFAULT_LIMITS: TokenCacheLimits = { maxBytes: 16 * 1024 * 1024, maxTtlSeconds: 300 };
+const DEFAULT_LIMITS: TokenCacheLimits = { maxBytes: 8 * 1024 * 1024, maxTtlSeconds: 300 };
 
 /**
  * What one cached token keeps alive: the token string, its parsed claims, the identity, and the

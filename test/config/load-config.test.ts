@@ -358,7 +358,7 @@ describe('parseConfig with an empty document', () => {
     expect(config.policy.realm).toBe('tollgate');
     expect(config.listen).toBe('127.0.0.1:9191');
     expect(config.startupKeyWaitMs).toBe(5000);
-    expect(config.cache).toEqual({ maxTokens: 10_000, maxMegabytes: 16, maxTtlSeconds: 300 });
+    expect(config.cache).toEqual({ maxTokens: 10_000, maxMegabytes: 8, maxTtlSeconds: 300 });
     expect(config.logLevel).toBe('info');
   });
 });
