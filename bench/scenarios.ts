@@ -153,8 +153,10 @@ function ordersRequest(id: string, token: string): unknown {
 }
 
 /**
- * A CheckRequest shaped like the ones Envoy's ext_authz filter sends: the pseudo-headers and a
- * few ordinary headers in the `headers` map, source and destination addresses, a request id.
+ * A CheckRequest shaped like the ones Envoy's ext_authz filter sends with `encode_raw_headers:
+ * true`, as README.md and deploy/envoy/envoy.yaml configure it: the pseudo-headers and a few
+ * ordinary headers as `header_map` entries with their values in `raw_value`, source and
+ * destination addresses, a request id.
  */
 function toCheckRequest(id: string, path: string, token: string | undefined): unknown {
   const headers: Record<string, string> = {
@@ -181,7 +183,12 @@ function toCheckRequest(id: string, path: string, token: string | undefined): un
           host: HOST,
           scheme: 'http',
           protocol: 'HTTP/1.1',
-          headers,
+          header_map: {
+            headers: Object.entries(headers).map(([key, value]) => ({
+              key,
+              raw_value: Buffer.from(value, 'latin1'),
+            })),
+          },
         },
       },
     },
