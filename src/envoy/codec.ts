@@ -23,8 +23,6 @@ export interface CheckCodec {
   encodeResponse(response: CheckResponse): Buffer;
   /** A google.protobuf.Struct's own bytes (no field tag), as it appears inside a message. */
   encodeStruct(struct: Struct): Buffer;
-  /** The tag and length that precede a length-delimited field of `length` bytes. */
-  encodeFieldHeader(fieldNumber: number, length: number): Buffer;
 }
 
 export function createCheckCodec(root: protobuf.Root = loadProtoRoot()): CheckCodec {
@@ -47,13 +45,6 @@ export function createCheckCodec(root: protobuf.Root = loadProtoRoot()): CheckCo
     },
     encodeResponse: (response) => toBuffer(responseType.encode(response as never).finish()),
     encodeStruct: (struct) => toBuffer(structType.encode(struct as never).finish()),
-    encodeFieldHeader: (fieldNumber, length) =>
-      toBuffer(
-        protobuf.Writer.create()
-          .uint32((fieldNumber << 3) | WIRE_TYPE_LENGTH_DELIMITED)
-          .uint32(length)
-          .finish(),
-      ),
   };
 }
 
@@ -142,7 +133,7 @@ function readHttpField(
         readMessage(reader, (part) => {
           if (part === 1) header.key = readString(reader, text);
           else if (part === 2) header.value = readString(reader, text);
-          else if (part === 3) header.raw_value = toBuffer(reader.bytes());
+          else if (part === 3) header.raw_value_latin1 = readLatin1(reader, text);
           else return false;
           return true;
         });
@@ -197,15 +188,32 @@ const LONG_FIELD_BYTES = 64;
  * end of the input instead of failing; a truncated request must not decode as a shorter one.
  */
 function readString(reader: protobuf.Reader, text: MessageText): string {
-  const length = reader.uint32();
-  const start = reader.pos;
-  const end = start + length;
-  if (end > reader.len) throw new RangeError('string runs past the end of the input');
-  reader.pos = end;
+  const start = skipLengthDelimited(reader);
+  const end = reader.pos;
   const latin1 = text.latin1.slice(start, end);
   const ascii =
-    length > LONG_FIELD_BYTES ? isAscii(text.bytes.subarray(start, end)) : !NON_ASCII.test(latin1);
+    end - start > LONG_FIELD_BYTES
+      ? isAscii(text.bytes.subarray(start, end))
+      : !NON_ASCII.test(latin1);
   return ascii ? latin1 : text.bytes.toString('utf8', start, end);
+}
+
+/** Length-delimited bytes, read as Latin-1: the substring of the message's Latin-1 reading. */
+function readLatin1(reader: protobuf.Reader, text: MessageText): string {
+  const start = skipLengthDelimited(reader);
+  return text.latin1.slice(start, reader.pos);
+}
+
+/**
+ * Moves past a length-delimited value, checking that it ends within the input; returns where
+ * the value starts.
+ */
+function skipLengthDelimited(reader: protobuf.Reader): number {
+  const length = reader.uint32();
+  const start = reader.pos;
+  if (start + length > reader.len) throw new RangeError('value runs past the end of the input');
+  reader.pos = start + length;
+  return start;
 }
 
 /** Reads a length-delimited sub-message at the reader's position with `readFields`. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AuthzRequest } from '../pipeline/authz-request.js';
 import { lowerCaseAscii, upperCaseAscii } from '../policy/ascii-case.js';
 import { normalizeHost } from '../policy/host-pattern.js';
-import type { CheckRequest, HttpRequest } from './messages.js';
+import type { CheckRequest, HeaderValue, HttpRequest } from './messages.js';
 
 export type RequestTranslation =
   | { readonly ok: true; readonly request: AuthzRequest }
@@ -57,11 +57,11 @@ function readHeaders(http: HttpRequest): Record<string, string> {
   const headers: Record<string, string> = Object.create(null);
   const raw = http.header_map?.headers;
   if (raw !== undefined && raw.length > 0) {
-    for (const { key, value, raw_value: rawValue } of raw) {
+    for (const header of raw) {
+      const { key, value } = header;
       if (!key) continue;
       const name = lowerCaseAscii(key);
-      const text =
-        rawValue !== undefined && rawValue.length > 0 ? rawValue.toString('latin1') : (value ?? '');
+      const text = rawValueOf(header) || (value ?? '');
       const previous = headers[name];
       headers[name] = previous === undefined ? text : joinHeaderValues(name, previous, text);
     }
@@ -73,6 +73,12 @@ function readHeaders(http: HttpRequest): Record<string, string> {
     }
   }
   return headers;
+}
+
+/** `raw_value` as text, one character per byte: Envoy copies header bytes there unchanged. */
+function rawValueOf(header: HeaderValue): string | undefined {
+  if (header.raw_value_latin1 !== undefined) return header.raw_value_latin1;
+  return header.raw_value?.toString('latin1');
 }
 
 /**

@@ -87,7 +87,7 @@ describe('decodeRequest', () => {
     expect(http.headers).toMatchObject({ 'x-short': accented });
   });
 
-  it('reads raw header values of header_map as bytes', () => {
+  it('reads raw header values of header_map byte for byte, as Latin-1', () => {
     const bytes = encode({
       attributes: {
         request: {
@@ -96,6 +96,7 @@ describe('decodeRequest', () => {
               headers: [
                 { key: 'authorization', raw_value: Buffer.from('Bearer abc') },
                 { key: 'x-text', value: 'plain' },
+                { key: 'x-bytes', raw_value: Buffer.from([0x63, 0xe9, 0xff, 0x00]) },
               ],
             },
           },
@@ -103,8 +104,22 @@ describe('decodeRequest', () => {
       },
     });
     const header = codec.decodeRequest(bytes).attributes?.request?.http?.header_map?.headers;
-    expect(header?.[0]?.raw_value?.toString()).toBe('Bearer abc');
+    expect(header?.[0]).toEqual({ key: 'authorization', raw_value_latin1: 'Bearer abc' });
     expect(header?.[1]).toEqual({ key: 'x-text', value: 'plain' });
+    expect(header?.[2]?.raw_value_latin1).toBe('c\u00e9\u00ff\u0000');
+  });
+
+  it('refuses a raw header value that runs past the end of the message', () => {
+    const bytes = encode({
+      attributes: {
+        request: {
+          http: { header_map: { headers: [{ key: 'a', raw_value: Buffer.from('abcdef') }] } },
+        },
+      },
+    });
+    expect(codec.decodeRequest(bytes.subarray(0, bytes.length - 2))).toEqual({
+      undecodable: true,
+    });
   });
 
   it('keeps a header named __proto__ as data', () => {
