@@ -1,9 +1,22 @@
 import type { Decision } from '../pipeline/decision.js';
 import type { CheckCodec } from './codec.js';
-import { decisionIdMetadata, toCheckResponse } from './to-check-response.js';
+import { DECISION_ID_FIELD, toCheckResponse } from './to-check-response.js';
 
 /** CheckResponse.dynamic_metadata's field number in envoy/service/auth/v3/external_auth.proto. */
 const DYNAMIC_METADATA_FIELD = 4;
+
+/**
+ * Tags of the decision id's entry in the metadata Struct (google/protobuf/struct.proto): the
+ * entry is Struct.fields (1), a map entry of key (1) and value (2), the value a
+ * Value.string_value (3). All length-delimited (wire type 2).
+ */
+const TAG = {
+  dynamicMetadata: (DYNAMIC_METADATA_FIELD << 3) | 2,
+  structFields: (1 << 3) | 2,
+  entryKey: (1 << 3) | 2,
+  entryValue: (2 << 3) | 2,
+  stringValue: (3 << 3) | 2,
+} as const;
 
 interface EncodedDecision {
   /** Every CheckResponse field but dynamic_metadata, then the metadata Struct's entries. */
@@ -16,8 +29,9 @@ interface EncodedDecision {
  * Encodes Decisions as CheckResponse bytes. The Decider shares one Decision object among all
  * requests with the same outcome (same rule, same cached identity), so everything but the
  * decision id is encoded once per Decision and kept weakly, in one allocation. Per request,
- * only the id's Struct entry is encoded and appended to the Struct's other entries (map entries
- * are a repeated field, so this is the same message a single encoding would give).
+ * only the id's Struct entry is written, straight into the response after the Struct's other
+ * entries (map entries are a repeated field, so this is the same message a single encoding
+ * would give). The decision id is visible ASCII (see toDecisionId), one byte per character.
  */
 export class CheckResponseEncoder {
   readonly #encoded = new WeakMap<Decision, EncodedDecision>();
@@ -32,14 +46,28 @@ export class CheckResponseEncoder {
     }
 
     const { bytes, entriesAt } = encoded;
-    const idEntry = this.codec.encodeStruct(decisionIdMetadata(decisionId));
-    const metadataLength = bytes.length - entriesAt + idEntry.length;
-    const fieldHeader = this.codec.encodeFieldHeader(DYNAMIC_METADATA_FIELD, metadataLength);
-    const response = Buffer.allocUnsafe(entriesAt + fieldHeader.length + metadataLength);
+    const idLength = decisionId.length;
+    const valueLength = 1 + varintLength(idLength) + idLength;
+    const entryLength = 2 + DECISION_ID_FIELD.length + 1 + varintLength(valueLength) + valueLength;
+    const metadataLength = bytes.length - entriesAt + 1 + varintLength(entryLength) + entryLength;
+    const response = Buffer.allocUnsafe(
+      entriesAt + 1 + varintLength(metadataLength) + metadataLength,
+    );
+
     let at = bytes.copy(response, 0, 0, entriesAt);
-    at += fieldHeader.copy(response, at);
+    response[at++] = TAG.dynamicMetadata;
+    at = writeVarint(response, at, metadataLength);
     at += bytes.copy(response, at, entriesAt);
-    idEntry.copy(response, at);
+    response[at++] = TAG.structFields;
+    at = writeVarint(response, at, entryLength);
+    response[at++] = TAG.entryKey;
+    response[at++] = DECISION_ID_FIELD.length;
+    at += response.write(DECISION_ID_FIELD, at, 'latin1');
+    response[at++] = TAG.entryValue;
+    at = writeVarint(response, at, valueLength);
+    response[at++] = TAG.stringValue;
+    at = writeVarint(response, at, idLength);
+    response.write(decisionId, at, 'latin1');
     return response;
   }
 
@@ -54,4 +82,23 @@ export class CheckResponseEncoder {
     entries.copy(bytes, head.length);
     return { bytes, entriesAt: head.length };
   }
+}
+
+/** Bytes of `value` as a protobuf varint. */
+function varintLength(value: number): number {
+  let length = 1;
+  for (let rest = value >>> 7; rest !== 0; rest >>>= 7) length++;
+  return length;
+}
+
+/** Writes `value` as a protobuf varint at `at`; returns the offset after it. */
+function writeVarint(buffer: Buffer, at: number, value: number): number {
+  let offset = at;
+  let rest = value;
+  while (rest > 0x7f) {
+    buffer[offset++] = (rest & 0x7f) | 0x80;
+    rest >>>= 7;
+  }
+  buffer[offset++] = rest;
+  return offset;
 }

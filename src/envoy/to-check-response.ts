@@ -29,8 +29,9 @@ const STATUS_TO_GRPC_CODE: Record<Deny['status'], number> = {
  * The one place a Decision becomes Envoy's CheckResponse. A denial is an ordinary response with
  * a non-OK `status` and a `denied_response`, never a gRPC error, so Envoy's `failure_mode_allow`
  * cannot turn it into an allow. `dynamic_metadata` is emitted by Envoy under the ext_authz
- * filter's namespace for logging and later filters; the per-request decision id is added by
- * `decisionIdMetadata`, so the rest of a response can be encoded once per Decision.
+ * filter's namespace for logging and later filters; the per-request decision id, under
+ * DECISION_ID_FIELD, is added by the CheckResponseEncoder, so the rest of a response can be
+ * encoded once per Decision.
  *
  * Every string goes through `wellFormed`: claims come from the token, and a JSON string may
  * hold a lone surrogate ("\ud800") that protobufjs would write as bytes that are not UTF-8.
@@ -79,9 +80,7 @@ function overwrite(key: string, value: string): HeaderValueOption {
 }
 
 /** The metadata field that changes with every request, kept apart so the rest is encoded once. */
-export function decisionIdMetadata(decisionId: string): Struct {
-  return { fields: { decision_id: text(decisionId) } };
-}
+export const DECISION_ID_FIELD = 'decision_id';
 
 function describeDecision(decision: Decision): Struct {
   const fields: Record<string, StructValue> = {

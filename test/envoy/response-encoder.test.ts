@@ -77,4 +77,18 @@ describe('CheckResponseEncoder', () => {
       },
     });
   });
+
+  // 125 and 126 characters put the id's value, then its map entry, past 127 bytes: the first
+  // lengths that take two varint bytes. 128 is the longest id toDecisionId keeps.
+  it.each([1, 36, 125, 126, 128])(
+    'writes a decision id of %i characters that a standard decoder reads back',
+    (length) => {
+      const id = 'r'.repeat(length);
+      const decoded = decodeCheckResponse(encoder.encode(allow, id));
+
+      const fields = (decoded.dynamic_metadata as { fields: Record<string, unknown> }).fields;
+      expect(fields.decision_id).toMatchObject({ stringValue: id });
+      expect(fields.rule).toMatchObject({ stringValue: 'read-orders' });
+    },
+  );
 });

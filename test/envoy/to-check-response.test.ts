@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load-config.js';
 import { createCheckCodec } from '../../src/envoy/codec.js';
 import { CheckResponseEncoder } from '../../src/envoy/response-encoder.js';
-import { decisionIdMetadata, toCheckResponse } from '../../src/envoy/to-check-response.js';
+import { DECISION_ID_FIELD, toCheckResponse } from '../../src/envoy/to-check-response.js';
 import { TokenCache } from '../../src/identity/token-cache.js';
 import { Decider } from '../../src/pipeline/decide.js';
 import type { Allow, Decision, Deny, Identity } from '../../src/pipeline/decision.js';
@@ -122,10 +122,10 @@ describe('toCheckResponse', () => {
     });
   });
 
-  it('keeps the decision id apart from the rest of the metadata', () => {
-    expect(decisionIdMetadata('req-1')).toEqual({
-      fields: { decision_id: { stringValue: 'req-1' } },
-    });
+  it('keeps the decision id out of the metadata encoded once per Decision', () => {
+    const { dynamic_metadata: metadata } = toCheckResponse(denial(403));
+
+    expect(Object.keys(metadata.fields)).not.toContain(DECISION_ID_FIELD);
   });
 });
 
