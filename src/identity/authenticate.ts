@@ -13,7 +13,15 @@ export type AuthenticationFailureReason =
 
 export type Authentication =
   | { readonly ok: true; readonly identity: Identity }
-  | { readonly ok: false; readonly reason: AuthenticationFailureReason; readonly message: string };
+  | {
+      readonly ok: false;
+      readonly reason: AuthenticationFailureReason;
+      /**
+       * A fixed text, at most naming a configured header or cookie: never request data, so
+       * it is safe to log and the Decider can share one denial per rule and message.
+       */
+      readonly message: string;
+    };
 
 interface FoundToken {
   readonly token: string;

@@ -101,9 +101,13 @@ export class Decider {
   #authorize(authentication: Authentication, rule: Rule, requirement: Requirement): Decision {
     const prepared = this.#prepared.get(rule) as PreparedRule;
     if (!authentication.ok) {
-      const { reason } = authentication;
-      if (reason !== 'credential_missing') return this.#denyAuthentication(authentication, rule);
-      return share(prepared.shared, reason, () => this.#denyAuthentication(authentication, rule));
+      // Messages are fixed texts (some naming a configured header or cookie), never request
+      // data, so the denials of one rule are few: shared, like the rest, however many bad
+      // tokens arrive.
+      const { reason, message } = authentication;
+      return share(prepared.shared, `${reason}:${message}`, () =>
+        this.#denyAuthentication(authentication, rule),
+      );
     }
 
     const { identity } = authentication;
