@@ -33,11 +33,13 @@ function estimateBytes(token: string): number {
  * Bounded by count and by estimated memory, least recently used first, because tokens carrying
  * large group claims are tens of kilobytes each. An entry never outlives its token's exp nor
  * `maxTtlSeconds`. Only successful verifications are kept: a failure is recomputed, so a key
- * rotation or a provider coming back is seen at once.
+ * rotation or a provider coming back is seen at once. A token is kept from its second
+ * verification on (see SeenOnce).
  */
 export class TokenCache {
   readonly #entries: LRUCache<string, VerifiedToken> | undefined;
   readonly #maxTtlMs: number;
+  readonly #seenOnce: SeenOnce;
 
   constructor(maxTokens: number, limits: TokenCacheLimits = DEFAULT_LIMITS) {
     this.#maxTtlMs = limits.maxTtlSeconds * 1000;
@@ -49,6 +51,7 @@ export class TokenCache {
             sizeCalculation: (_verified, token) => estimateBytes(token),
           })
         : undefined;
+    this.#seenOnce = new SeenOnce(maxTokens);
   }
 
   /** Whether the token is held, without making it the most recently used. */
@@ -61,6 +64,7 @@ export class TokenCache {
   set(token: string, verified: VerifiedToken, nowSeconds: number): void {
     const ttlMs = Math.min((verified.expiresAt - nowSeconds) * 1000, this.#maxTtlMs);
     if (this.#entries === undefined || !(ttlMs > 0)) return;
+    if (!this.#seenOnce.admit(token)) return;
     // An entry larger than the whole budget is simply not kept (lru-cache refuses it).
     this.#entries.set(token, verified, { ttl: Math.ceil(ttlMs) });
   }
@@ -72,4 +76,48 @@ export class TokenCache {
   clear(): void {
     this.#entries?.clear();
   }
+}
+
+/**
+ * Admission on second sight: a verified token enters the cache the second time it verifies,
+ * not the first, the rule CDNs use against "one-hit wonders". A client reuses its access token
+ * for minutes, so it pays one more signature check; a stream of tokens each used once (many
+ * short-lived clients, or one party replaying many tokens) neither evicts the tokens in use nor
+ * churns the heap with entries that are never read again. Tokens seen once are remembered by a
+ * 32-bit fingerprint in a fixed table twice the cache's size: a collision or an overwritten
+ * slot only admits a token early or late, and never lets one through unverified, since only a
+ * verified token is offered.
+ */
+class SeenOnce {
+  readonly #slots: Int32Array;
+
+  constructor(maxTokens: number) {
+    let size = 16;
+    while (size < 2 * maxTokens) size *= 2;
+    this.#slots = new Int32Array(size);
+  }
+
+  /** True when the token was seen before (and forgets it); otherwise remembers it. */
+  admit(token: string): boolean {
+    const fingerprint = fingerprintOf(token);
+    const slot = fingerprint & (this.#slots.length - 1);
+    if (this.#slots[slot] === fingerprint) {
+      this.#slots[slot] = 0;
+      return true;
+    }
+    this.#slots[slot] = fingerprint;
+    return false;
+  }
+}
+
+/**
+ * FNV-1a over the whole token, never 0 (an empty slot). About a microsecond for a typical
+ * token, paid only after a signature check that costs tens.
+ */
+function fingerprintOf(token: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < token.length; i++) {
+    hash = Math.imul(hash ^ token.charCodeAt(i), 0x01000193);
+  }
+  return hash | 1;
 }

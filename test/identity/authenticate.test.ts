@@ -51,6 +51,22 @@ function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
 
+/**
+ * Authenticates a token until the cache holds it: the cache admits a token on its second
+ * verification (see TokenCache), so twice. Returns the second outcome.
+ */
+async function authenticateIntoCache(
+  token: string,
+  providers: readonly JwtProvider[],
+  cache: TokenCache,
+  now: number,
+) {
+  await authenticate(bearer(token), providers, cache, now);
+  const outcome = await authenticate(bearer(token), providers, cache, now);
+  expect(cache.has(token)).toBe(true);
+  return outcome;
+}
+
 function bearer(token: string): Record<string, string> {
   return { authorization: `Bearer ${token}` };
 }
@@ -239,6 +255,19 @@ describe('authenticate', () => {
       ok: true,
       identity: { provider: 'corp', scopes: ['orders:read'] },
     });
+  });
+
+  it('caches a token on its second verification, not its first', async () => {
+    const provider = providerOf('corp', corp);
+    await provider.keys.refresh();
+    const token = await corp.issueAccessToken({ scope: 'orders:read' });
+    const cache = new TokenCache(10);
+
+    authenticate(bearer(token), [provider], cache, nowSeconds());
+    const sizeAfterFirst = cache.size;
+    authenticate(bearer(token), [provider], cache, nowSeconds());
+
+    expect(sizeAfterFirst).toBe(0);
     expect(cache.size).toBe(1);
   });
 
@@ -256,7 +285,7 @@ describe('authenticate', () => {
     const token = await corp.issueAccessToken({ scope: 'orders:read' });
     const provider = providerOf('corp', corp);
     const cache = new TokenCache(10);
-    const first = await authenticate(bearer(token), [provider], cache, nowSeconds());
+    const first = await authenticateIntoCache(token, [provider], cache, nowSeconds());
     // Rotate so the signing key is gone: only the cache can still vouch for the token.
     await corp.rotateKeys({ dropOld: true });
     await provider.keys.refresh();
@@ -280,7 +309,7 @@ describe('authenticate', () => {
     const token = await corp.issueAccessToken({ scope: 'orders:read' });
     const provider = providerOf('corp', corp);
     const cache = new TokenCache(10);
-    const first = await authenticate(bearer(token), [provider], cache, nowSeconds());
+    const first = await authenticateIntoCache(token, [provider], cache, nowSeconds());
 
     // Only a cached token skips the syntax check; "a,b" is never cached.
     const joined = await authenticate(bearer(`${token},${token}`), [provider], cache, nowSeconds());
@@ -313,7 +342,7 @@ describe('authenticate', () => {
     const exp = decodeJwt(token).exp as number;
     const provider = providerOf('corp', corp);
     const cache = new TokenCache(10);
-    await authenticate(bearer(token), [provider], cache, nowSeconds());
+    await authenticateIntoCache(token, [provider], cache, nowSeconds());
     const later = exp + SKEW_SECONDS + offset;
 
     const cached = await authenticate(bearer(token), [provider], cache, later);
@@ -331,7 +360,7 @@ describe('authenticate', () => {
     const iat = decodeJwt(token).iat as number;
     const provider = providerOf('corp', corp, { maxTokenAgeSeconds: 60 });
     const cache = new TokenCache(10);
-    const first = await authenticate(bearer(token), [provider], cache, iat);
+    const first = await authenticateIntoCache(token, [provider], cache, iat);
     const later = iat + 60 + SKEW_SECONDS + 1;
 
     const cached = await authenticate(bearer(token), [provider], cache, later);
@@ -345,7 +374,7 @@ describe('authenticate', () => {
   it('verifies a cached token again for a rule that accepts another provider only', async () => {
     const token = await corp.issueAccessToken();
     const cache = new TokenCache(10);
-    await authenticate(bearer(token), [providerOf('corp', corp)], cache, nowSeconds());
+    await authenticateIntoCache(token, [providerOf('corp', corp)], cache, nowSeconds());
 
     const outcome = await authenticate(
       bearer(token),

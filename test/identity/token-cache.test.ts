@@ -13,12 +13,18 @@ const identity: Identity = {
 const NOW = 1_750_000_000;
 const verified = (expiresAt: number) => ({ identity, expiresAt });
 
+/** The cache admits a token the second time it is offered. */
+function offerTwice(cache: TokenCache, token: string, expiresAt: number): void {
+  cache.set(token, verified(expiresAt), NOW);
+  cache.set(token, verified(expiresAt), NOW);
+}
+
 describe('TokenCache', () => {
   it('keeps no more large tokens than its memory budget allows', () => {
     const cache = new TokenCache(10_000, { maxBytes: 1024 * 1024, maxTtlSeconds: 300 });
     const large = (index: number) => `${index}.`.padEnd(20_000, 'x');
 
-    for (let index = 0; index < 200; index++) cache.set(large(index), verified(NOW + 600), NOW);
+    for (let index = 0; index < 200; index++) offerTwice(cache, large(index), NOW + 600);
 
     expect(cache.size).toBeLessThanOrEqual(Math.floor((1024 * 1024) / 30_000) + 1);
     expect(cache.get(large(199))).toBeDefined();
@@ -28,7 +34,7 @@ describe('TokenCache', () => {
   it('does not keep a token larger than the whole budget, and does not throw', () => {
     const cache = new TokenCache(10, { maxBytes: 1000, maxTtlSeconds: 300 });
 
-    cache.set('x'.repeat(5000), verified(NOW + 600), NOW);
+    offerTwice(cache, 'x'.repeat(5000), NOW + 600);
 
     expect(cache.size).toBe(0);
   });
@@ -36,8 +42,32 @@ describe('TokenCache', () => {
   it('does not keep a token whose exp has passed', () => {
     const cache = new TokenCache(10);
 
-    cache.set('token', verified(NOW - 1), NOW);
+    offerTwice(cache, 'token', NOW - 1);
 
     expect(cache.size).toBe(0);
+  });
+
+  it('keeps a token from the second time it verifies', () => {
+    const cache = new TokenCache(10);
+
+    cache.set('token-a', verified(NOW + 600), NOW);
+    const afterFirst = cache.get('token-a');
+    cache.set('token-a', verified(NOW + 600), NOW);
+
+    expect(afterFirst).toBeUndefined();
+    expect(cache.get('token-a')).toBeDefined();
+  });
+
+  it('keeps the tokens in use while a stream of single-use tokens passes through', () => {
+    const cache = new TokenCache(100);
+    const inUse = Array.from({ length: 50 }, (_, index) => `in-use-${index}`);
+    for (const token of inUse) offerTwice(cache, token, NOW + 600);
+
+    for (let index = 0; index < 10_000; index++) {
+      cache.set(`single-use-${index}`, verified(NOW + 600), NOW);
+    }
+
+    expect(inUse.filter((token) => cache.get(token) === undefined)).toEqual([]);
+    expect(cache.size).toBe(inUse.length);
   });
 });
