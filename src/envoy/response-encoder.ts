@@ -48,7 +48,7 @@ export class CheckResponseEncoder {
     let encoded = this.#encoded.get(decision);
     if (encoded === undefined) {
       encoded = this.#encodeShared(decision);
-      this.#encoded.set(decision, encoded);
+      if (decision.oneOff !== true) this.#encoded.set(decision, encoded);
     }
 
     const { bytes, entriesAt } = encoded;

@@ -12,7 +12,15 @@ export type AuthenticationFailureReason =
   | TokenFailureReason;
 
 export type Authentication =
-  | { readonly ok: true; readonly identity: Identity }
+  | {
+      readonly ok: true;
+      readonly identity: Identity;
+      /**
+       * Whether the identity is held in the token cache, so that later requests bring this
+       * same object again: work keyed by it is worth keeping only then.
+       */
+      readonly cached: boolean;
+    }
   | {
       readonly ok: false;
       readonly reason: AuthenticationFailureReason;
@@ -52,7 +60,7 @@ export function authenticate(
     if (cached.expiresAt <= nowSeconds - cachedProvider.clockSkewSeconds) {
       return { ok: false, reason: 'token_expired', message: 'token has expired' };
     }
-    return { ok: true, identity: cached.identity };
+    return { ok: true, identity: cached.identity, cached: true };
   }
 
   const chosen = chooseProvider(token, found.providers);
@@ -73,8 +81,8 @@ function remember(
   nowSeconds: number,
 ): Authentication {
   if (!outcome.ok) return outcome;
-  cache.set(token, outcome.verified, nowSeconds);
-  return { ok: true, identity: outcome.verified.identity };
+  const kept = cache.set(token, outcome.verified, nowSeconds);
+  return { ok: true, identity: outcome.verified.identity, cached: kept };
 }
 
 function findToken(

@@ -61,12 +61,14 @@ export class TokenCache {
     return this.#entries?.get(token);
   }
 
-  set(token: string, verified: VerifiedToken, nowSeconds: number): void {
+  /** Offers a verified token; true when the cache kept it. */
+  set(token: string, verified: VerifiedToken, nowSeconds: number): boolean {
     const ttlMs = Math.min((verified.expiresAt - nowSeconds) * 1000, this.#maxTtlMs);
-    if (this.#entries === undefined || !(ttlMs > 0)) return;
-    if (!this.#seenOnce.admit(token)) return;
+    if (this.#entries === undefined || !(ttlMs > 0)) return false;
+    if (!this.#seenOnce.admit(token)) return false;
     // An entry larger than the whole budget is simply not kept (lru-cache refuses it).
     this.#entries.set(token, verified, { ttl: Math.ceil(ttlMs) });
+    return this.#entries.has(token);
   }
 
   get size(): number {

@@ -111,29 +111,37 @@ export class Decider {
     }
 
     const { identity } = authentication;
+    // An identity the cache did not keep never comes back: its Decision is not kept either.
+    if (!authentication.cached) return this.#checkScopes(identity, rule, requirement, true);
     let decision = prepared.byIdentity.get(identity);
     if (decision === undefined) {
-      decision = this.#checkScopes(identity, rule, requirement);
+      decision = this.#checkScopes(identity, rule, requirement, false);
       prepared.byIdentity.set(identity, decision);
     }
     return decision;
   }
 
-  #checkScopes(identity: Identity, rule: Rule, requirement: Requirement): Decision {
+  #checkScopes(
+    identity: Identity,
+    rule: Rule,
+    requirement: Requirement,
+    oneOff: boolean,
+  ): Decision {
     const needed = requirement.scopes;
     if (needed.every((scope) => identity.scopes.includes(scope))) {
-      return this.#allow(rule.name, identity);
+      return this.#allow(rule.name, identity, oneOff);
     }
-    return {
+    const refusal: Deny = {
       ...deny('scope_missing', 403, 'token lacks a required scope', rule.name),
       challenge:
         `Bearer realm="${this.policy.realm}", error="insufficient_scope", ` +
         `scope="${needed.join(' ')}"`,
       identity,
     };
+    return oneOff ? { ...refusal, oneOff } : refusal;
   }
 
-  #allow(rule: string, identity: Identity | undefined): Allow {
+  #allow(rule: string, identity: Identity | undefined, oneOff = false): Allow {
     const setHeaders: UpstreamHeader[] = [];
     if (identity !== undefined) {
       const provider = this.policy.providers.get(identity.provider);
@@ -145,7 +153,15 @@ export class Decider {
     const removeHeaders = this.policy.claimHeaderNames.filter(
       (name) => !setHeaders.some((header) => header.name === name),
     );
-    return { allow: true, reason: 'allowed', rule, identity, setHeaders, removeHeaders };
+    const allow: Allow = {
+      allow: true,
+      reason: 'allowed',
+      rule,
+      identity,
+      setHeaders,
+      removeHeaders,
+    };
+    return oneOff ? { ...allow, oneOff } : allow;
   }
 
   #denyAuthentication(failure: Extract<Authentication, { ok: false }>, rule: Rule): Deny {

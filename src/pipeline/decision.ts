@@ -25,6 +25,12 @@ export interface Allow {
   readonly setHeaders: readonly UpstreamHeader[];
   /** Header names to strip from the client's request (claim headers we do not set). */
   readonly removeHeaders: readonly string[];
+  /**
+   * Set on a Decision made for one request alone, from an identity the token cache did not
+   * keep: no later request brings this object again, so nothing is worth keeping per Decision
+   * for it (its encoding, its log bindings). Every other Decision may be shared.
+   */
+  readonly oneOff?: true;
 }
 
 export interface Deny {
@@ -38,6 +44,12 @@ export interface Deny {
   /** Value of `www-authenticate`, when the status calls for one. */
   readonly challenge: string | undefined;
   readonly identity: Identity | undefined;
+  /**
+   * Set on a Decision made for one request alone, from an identity the token cache did not
+   * keep: no later request brings this object again, so nothing is worth keeping per Decision
+   * for it (its encoding, its log bindings). Every other Decision may be shared.
+   */
+  readonly oneOff?: true;
 }
 
 export type Decision = Allow | Deny;

@@ -137,19 +137,16 @@ function logDecision(
   startedMs: number,
 ): void {
   if (!logger.isLevelEnabled('info')) return;
-  let decisionLogger = byDecision.get(decision);
+  const oneOff = decision.oneOff === true;
+  let decisionLogger = oneOff ? logger : byDecision.get(decision);
   if (decisionLogger === undefined) {
-    decisionLogger = logger.child({
-      rule: decision.rule,
-      outcome: decision.allow ? 'allow' : 'deny',
-      reason: decision.reason,
-      status: decision.allow ? 200 : decision.status,
-      subject: decision.identity?.subject,
-    });
+    decisionLogger = logger.child(decisionFields(decision));
     byDecision.set(decision, decisionLogger);
   }
 
   const line = {
+    // A one-off Decision's own fields go in the line: a child logger would serve one line.
+    ...(oneOff ? decisionFields(decision) : undefined),
     decision_id: id,
     method: request?.method,
     host: request?.host,
@@ -162,4 +159,15 @@ function logDecision(
   } else {
     decisionLogger.info(line, 'decision');
   }
+}
+
+/** The fields of a decision line that depend on the Decision alone. */
+function decisionFields(decision: Decision) {
+  return {
+    rule: decision.rule,
+    outcome: decision.allow ? 'allow' : 'deny',
+    reason: decision.reason,
+    status: decision.allow ? 200 : decision.status,
+    subject: decision.identity?.subject,
+  };
 }

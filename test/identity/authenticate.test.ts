@@ -147,6 +147,21 @@ describe('authenticate', () => {
     });
   });
 
+  it('says whether the identity is cached: not on first use, then on every use', async () => {
+    const token = await corp.issueAccessToken({ scope: 'orders:read' });
+    const providers = [providerOf('corp', corp)];
+    const cache = new TokenCache(10);
+
+    const outcomes = [];
+    for (let use = 0; use < 3; use++) {
+      outcomes.push(await authenticate(bearer(token), providers, cache, nowSeconds()));
+    }
+
+    expect(outcomes.map((outcome) => outcome.ok && outcome.cached)).toEqual([false, true, true]);
+    const [, second, third] = outcomes;
+    expect(second?.ok && third?.ok && second.identity === third.identity).toBe(true);
+  });
+
   it('tries only the provider that reads the place the token was found in', async () => {
     const token = await partner.issueAccessToken();
     const providers = [

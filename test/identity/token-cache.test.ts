@@ -50,10 +50,11 @@ describe('TokenCache', () => {
   it('keeps a token from the second time it verifies', () => {
     const cache = new TokenCache(10);
 
-    cache.set('token-a', verified(NOW + 600), NOW);
+    const keptFirst = cache.set('token-a', verified(NOW + 600), NOW);
     const afterFirst = cache.get('token-a');
-    cache.set('token-a', verified(NOW + 600), NOW);
+    const keptSecond = cache.set('token-a', verified(NOW + 600), NOW);
 
+    expect([keptFirst, keptSecond]).toEqual([false, true]);
     expect(afterFirst).toBeUndefined();
     expect(cache.get('token-a')).toBeDefined();
   });

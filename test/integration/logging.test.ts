@@ -128,4 +128,32 @@ describe('debug logging of decisions', () => {
     expect(tollgate.logText()).not.toContain(signatureOf(token));
     expect(decisionLine('req-denied')).toMatchObject({ outcome: 'deny', path: '/orders' });
   });
+
+  it('logs the same decision fields for a token on its first use and once it is cached', async () => {
+    const token = await idp.issueAccessToken({ resource: ORDERS_API, scope: 'orders:read' });
+    // The cache keeps a token from its second verification on: three uses cover the first
+    // (a Decision for one request), the second (kept) and the third (from the cache).
+    const ids = ['req-use-1', 'req-use-2', 'req-use-3'];
+    for (const id of ids) {
+      const response = await tollgate.client.check({
+        path: '/orders',
+        headers: { 'x-request-id': id, authorization: `Bearer ${token}` },
+      });
+      expect(response.ok_response).toBeDefined();
+    }
+
+    const lines = ids.map(decisionLine);
+    for (const line of lines) {
+      expect(line).toMatchObject({
+        rule: 'read-orders',
+        outcome: 'allow',
+        reason: 'allowed',
+        status: 200,
+        subject: expect.any(String),
+        path: '/orders',
+      });
+    }
+    expect(new Set(lines.map((line) => line?.subject)).size).toBe(1);
+    expect(tollgate.logText()).not.toContain(signatureOf(token));
+  });
 });
