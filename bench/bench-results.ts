@@ -47,6 +47,8 @@ export interface BenchSettings {
   readonly loadSeconds: number;
   /** Fixed offered loads, as fractions of the ceiling's saturation throughput. */
   readonly loadFractions: number[];
+  /** Ceiling/tollgate rounds per fixed load; each server's median-p99 round is kept. */
+  readonly loadRounds: number;
   readonly memoryChecks: number;
   readonly memoryDistinctTokens: number;
 }
@@ -75,7 +77,8 @@ export interface ScenarioResult {
    * request), because the node driver tops out below what the ceiling can answer.
    */
   readonly ceilingViaH2load?: Measurement;
-  readonly loads: (Comparison & { fraction: number; offeredRps: number })[];
+  /** Per fixed load, each server's round with the median p99 among `rounds` rounds. */
+  readonly loads: (Comparison & { fraction: number; offeredRps: number; rounds: number })[];
   readonly peakRssMB: { ceiling: number; tollgate: number };
   /** tollgate's stdout during the scenario: one info line per decision is part of the cost. */
   readonly tollgateLog: { lines: number; bytes: number };

@@ -1,4 +1,5 @@
 /** The benchmark's printed report: one table of every measurement, then memory, start-up, targets. */
+import { settings } from './bench-context.js';
 import type { BenchResults, Comparison, ScenarioResult } from './bench-results.js';
 import type { Measurement } from './measure.js';
 
@@ -114,7 +115,9 @@ function formatScenarioTable(scenarios: readonly ScenarioResult[]): string[] {
     '',
     'rps x, p50 x ...: tollgate over the ceiling in the same run (rps: higher is better, ideal 1; latency: lower is better, ideal 1).',
     "Fixed loads (25/50/75% of the ceiling's saturation rate) use the saturation row's driver:",
-    "h2load --rps, or h2drive's (or the node driver's) open loop. cpu: cores the server used.",
+    "h2load --rps, or h2drive's (or the node driver's) open loop, in rounds of one ceiling and",
+    `one tollgate window; each row is that server's round with the median p99 of ${settings.loadRounds}.`,
+    'cpu: cores the server used.',
     'Flags: [overloaded] answered < 95% of the offered rate;',
     `[noisy s/d] other processes used > ${NOISY_OTHER_CPU} of the server's (s) or driver's (d) core;`,
     `[driver-bound?] at saturation the server used < ${SATURATED_CPU} cores: the driver, not the`,

@@ -52,15 +52,20 @@ export async function runScenario(context: Context, scenario: Scenario): Promise
     const loads: ScenarioResult['loads'] = [];
     for (const fraction of settings.loadFractions) {
       const offeredRps = saturation.ceiling.throughputRps * fraction;
-      const comparison = await comparePair(
-        context,
-        scenario,
-        pair,
-        { kind: 'rate', driver: scenario.driver, rateRps: offeredRps },
-        settings.loadWarmupSeconds,
-        settings.loadSeconds,
-      );
-      loads.push({ ...comparison, fraction, offeredRps });
+      const rounds: Comparison[] = [];
+      for (let round = 0; round < settings.loadRounds; round++) {
+        rounds.push(
+          await comparePair(
+            context,
+            scenario,
+            pair,
+            { kind: 'rate', driver: scenario.driver, rateRps: offeredRps },
+            settings.loadWarmupSeconds,
+            settings.loadSeconds,
+          ),
+        );
+      }
+      loads.push({ ...medianRound(rounds), fraction, offeredRps, rounds: rounds.length });
     }
 
     return {
@@ -79,6 +84,19 @@ export async function runScenario(context: Context, scenario: Scenario): Promise
     rmSync(tollgate.spec.stdoutFile, { force: true });
     rmSync(ceiling.spec.stdoutFile, { force: true });
   }
+}
+
+/** Each server's round with the median p99 (the upper one of an even count), and their ratios. */
+function medianRound(rounds: readonly Comparison[]): Comparison {
+  const median = (side: 'ceiling' | 'tollgate'): Measurement => {
+    const sorted = rounds
+      .map((round) => round[side])
+      .sort((a, b) => a.latency.p99Ms - b.latency.p99Ms);
+    return sorted[sorted.length >> 1] as Measurement;
+  };
+  const ceiling = median('ceiling');
+  const tollgate = median('tollgate');
+  return { ceiling, tollgate, ratio: ratiosOf(ceiling, tollgate) };
 }
 
 interface ServerPair {
