@@ -47,8 +47,11 @@ export interface BenchSettings {
   readonly loadSeconds: number;
   /** Fixed offered loads, as fractions of the ceiling's saturation throughput. */
   readonly loadFractions: number[];
-  /** Ceiling/tollgate rounds per fixed load; each server's median-p99 round is kept. */
-  readonly loadRounds: number;
+  /**
+   * Ceiling/tollgate rounds per measurement; each server's median round is kept (by throughput
+   * at saturation, by p99 at fixed loads).
+   */
+  readonly rounds: number;
   readonly memoryChecks: number;
   readonly memoryDistinctTokens: number;
 }

@@ -40,20 +40,26 @@ export async function runScenario(context: Context, scenario: Scenario): Promise
     checkProbe(scenario, pair.tollgateProbe);
     await warmUpServers(context, scenario, pair);
 
-    const saturation = await comparePair(
-      context,
-      scenario,
-      pair,
-      { kind: 'saturation', driver: scenario.driver },
-      settings.warmupSeconds,
-      settings.saturationSeconds,
-    );
+    const saturationRounds: Comparison[] = [];
+    for (let round = 0; round < settings.rounds; round++) {
+      saturationRounds.push(
+        await comparePair(
+          context,
+          scenario,
+          pair,
+          { kind: 'saturation', driver: scenario.driver },
+          settings.warmupSeconds,
+          settings.saturationSeconds,
+        ),
+      );
+    }
+    const saturation = medianRound(saturationRounds, (measured) => measured.throughputRps);
     const ceilingViaH2load = await measureCeilingWithH2load(context, scenario, pair);
     const loads: ScenarioResult['loads'] = [];
     for (const fraction of settings.loadFractions) {
       const offeredRps = saturation.ceiling.throughputRps * fraction;
       const rounds: Comparison[] = [];
-      for (let round = 0; round < settings.loadRounds; round++) {
+      for (let round = 0; round < settings.rounds; round++) {
         rounds.push(
           await comparePair(
             context,
@@ -65,7 +71,8 @@ export async function runScenario(context: Context, scenario: Scenario): Promise
           ),
         );
       }
-      loads.push({ ...medianRound(rounds), fraction, offeredRps, rounds: rounds.length });
+      const median = medianRound(rounds, (measured) => measured.latency.p99Ms);
+      loads.push({ ...median, fraction, offeredRps, rounds: rounds.length });
     }
 
     return {
@@ -86,12 +93,17 @@ export async function runScenario(context: Context, scenario: Scenario): Promise
   }
 }
 
-/** Each server's round with the median p99 (the upper one of an even count), and their ratios. */
-function medianRound(rounds: readonly Comparison[]): Comparison {
+/**
+ * Each server's median round by `key` (the upper one of an even count), and their ratios.
+ * Each side is chosen on its own: a window disturbed on one server does not drag the other's
+ * figure with it.
+ */
+function medianRound(
+  rounds: readonly Comparison[],
+  key: (measured: Measurement) => number,
+): Comparison {
   const median = (side: 'ceiling' | 'tollgate'): Measurement => {
-    const sorted = rounds
-      .map((round) => round[side])
-      .sort((a, b) => a.latency.p99Ms - b.latency.p99Ms);
+    const sorted = rounds.map((round) => round[side]).sort((a, b) => key(a) - key(b));
     return sorted[sorted.length >> 1] as Measurement;
   };
   const ceiling = median('ceiling');
