@@ -194,6 +194,7 @@ function pad(text: string, width: number): string {
   return text.length >= width ? `${text} ` : text.padEnd(width);
 }
 
+/** Right-aligned, and never touching the column before: a too-wide value pushes the row on. */
 function padStart(text: string, width: number): string {
-  return text.padStart(width);
+  return text.length >= width ? ` ${text}` : text.padStart(width);
 }

@@ -84,6 +84,9 @@ export function judgeTargets(
             ...doubtsAbout('tollgate', half.tollgate),
             // Both sides must have answered the offered rate, or the p99s are not comparable.
             ...(half.ceiling.throughputRps < 0.95 * half.offeredRps ? ['ceiling overloaded'] : []),
+            ...(half.tollgate.throughputRps < 0.95 * half.offeredRps
+              ? ['tollgate overloaded']
+              : []),
           ],
         }),
     verdict({
