@@ -93,19 +93,34 @@ export function jwsAlgorithm(alg: JwsAlgorithmName): JwsAlgorithm {
 }
 
 /**
- * The algs a public key's material can verify: none for an RSA key under 2048 bits, ES256 only
- * for a P-256 key. Computed once per key, when its key set loads.
+ * The algs a public key's material can verify: none for an RSA key under 2048 bits or with a
+ * degenerate exponent, ES256 only for a P-256 key. Computed once per key, when its key set loads.
  */
 export function algorithmsFor(key: KeyObject): ReadonlySet<JwsAlgorithmName> {
   const algorithms = new Set<JwsAlgorithmName>();
   const type = key.asymmetricKeyType;
-  const { namedCurve, modulusLength = 0 } = key.asymmetricKeyDetails ?? {};
+  const { namedCurve, modulusLength = 0, publicExponent = 0n } = key.asymmetricKeyDetails ?? {};
   for (const [name, algorithm] of Object.entries(JWS_ALGORITHMS)) {
     if (type !== algorithm.keyType || namedCurve !== algorithm.namedCurve) continue;
     if (type === 'rsa' && modulusLength < MIN_RSA_MODULUS_BITS) continue;
+    // An exponent of 1 makes every padded digest its own signature: anyone could sign. RSA
+    // needs an odd exponent of at least 3 (RFC 8017 §3.1); keys in use have 65537.
+    if (type === 'rsa' && (publicExponent < 3n || publicExponent % 2n === 0n)) continue;
     algorithms.add(name as JwsAlgorithmName);
   }
   return algorithms;
+}
+
+/**
+ * The length of every RSA signature a key makes: its modulus's, in bytes (RFC 8017 §8.1.2 and
+ * §8.2.2, step 1). OpenSSL also verifies a PSS signature one leading zero byte short, so a
+ * token could be altered while its signature still verifies; the caller refuses any other
+ * length first. Undefined for other key types, whose lengths the alg fixes.
+ */
+export function rsaSignatureBytesOf(key: KeyObject): number | undefined {
+  const { modulusLength } = key.asymmetricKeyDetails ?? {};
+  if (key.asymmetricKeyType !== 'rsa' || modulusLength === undefined) return undefined;
+  return Math.ceil(modulusLength / 8);
 }
 
 /**

@@ -1,7 +1,12 @@
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { JSONWebKeySet, JWK } from 'jose';
-import { algorithmsFor, type JwsAlgorithmName, jwsAlgorithm } from './jws-algorithms.js';
+import {
+  algorithmsFor,
+  type JwsAlgorithmName,
+  jwsAlgorithm,
+  rsaSignatureBytesOf,
+} from './jws-algorithms.js';
 
 /** Where a provider's keys come from. */
 export type KeySource =
@@ -29,6 +34,8 @@ export interface VerificationKey {
   readonly key: KeyObject;
   /** The algs its material can verify: none for an RSA key under 2048 bits. */
   readonly algorithms: ReadonlySet<JwsAlgorithmName>;
+  /** The only length an RSA signature by this key has: the modulus's, in bytes. */
+  readonly rsaSignatureBytes: number | undefined;
 }
 
 /** The keys that may verify one token, or why there are none. */
@@ -288,7 +295,15 @@ function importVerificationKeys(jwks: JSONWebKeySet): VerificationKey[] {
       continue;
     }
     const { kty, kid, alg, crv } = jwk as Record<string, unknown>;
-    imported.push({ kty: kty as string, kid, alg, crv, key, algorithms: algorithmsFor(key) });
+    imported.push({
+      kty: kty as string,
+      kid,
+      alg,
+      crv,
+      key,
+      algorithms: algorithmsFor(key),
+      rsaSignatureBytes: rsaSignatureBytesOf(key),
+    });
   }
   return imported;
 }

@@ -164,6 +164,8 @@ function checkSignature(
   for (const candidate of keys) {
     if (!candidate.algorithms.has(alg)) continue;
     usable = true;
+    const { rsaSignatureBytes } = candidate;
+    if (rsaSignatureBytes !== undefined && jws.signature.length !== rsaSignatureBytes) continue;
     if (verifySignature(alg, candidate.key, jws.signingInput, jws.signature)) return undefined;
   }
 

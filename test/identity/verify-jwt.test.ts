@@ -1,4 +1,10 @@
-import { generateKeyPairSync, type KeyObject, sign as signBytes } from 'node:crypto';
+import {
+  constants,
+  createHash,
+  generateKeyPairSync,
+  type KeyObject,
+  sign as signBytes,
+} from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -409,5 +415,94 @@ describe('verifyJwt with a token that names no kid', () => {
     expect(withCurrent.ok).toBe(true);
     expect(withForeign).toMatchObject({ ok: false, reason: 'token_signature_invalid' });
     await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe('verifyJwt with an RSA signature of the wrong length', () => {
+  let rsaDirectory: string;
+  let rsaKeys: KeySet;
+  let privateKey: KeyObject;
+
+  beforeAll(async () => {
+    rsaDirectory = await mkdtemp(join(tmpdir(), 'tollgate-verify-jwt-rsa-'));
+    const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    privateKey = pair.privateKey;
+    const path = join(rsaDirectory, 'jwks.json');
+    const jwk = { ...pair.publicKey.export({ format: 'jwk' }), kid: 'rsa-any' };
+    await writeFile(path, JSON.stringify({ keys: [jwk] }));
+    rsaKeys = new KeySet(
+      { kind: 'file', path },
+      { timeoutMs: 1000, cooldownMs: 0, refreshMs: 60_000 },
+    );
+    await rsaKeys.refresh();
+  });
+
+  afterAll(() => rm(rsaDirectory, { recursive: true, force: true }));
+
+  /**
+   * A PS256 token whose signature starts with a zero byte (one in 256: PSS signatures are
+   * randomized, so signing again gives another).
+   */
+  function signPs256WithLeadingZero(): { input: string; signature: Buffer } {
+    const input = `${encodeJson({ alg: 'PS256', kid: 'rsa-any' })}.${encodeJson(CLAIMS)}`;
+    for (let attempt = 0; attempt < 10_000; attempt++) {
+      const signature = signBytes('sha256', Buffer.from(input), {
+        key: privateKey,
+        padding: constants.RSA_PKCS1_PSS_PADDING,
+        saltLength: 32,
+      });
+      if (signature[0] === 0) return { input, signature };
+    }
+    throw new Error('no PSS signature with a leading zero byte in 10,000 attempts');
+  }
+
+  it('refuses a PSS signature one leading zero byte short, which OpenSSL would verify', () => {
+    const { input, signature } = signPs256WithLeadingZero();
+    const rsaProvider = provider({ algorithms: ['PS256'], keys: rsaKeys });
+
+    const whole = verifyJwt(`${input}.${base64url.encode(signature)}`, rsaProvider, NOW);
+    const short = verifyJwt(
+      `${input}.${base64url.encode(signature.subarray(1))}`,
+      rsaProvider,
+      NOW,
+    );
+
+    expect(whole).toMatchObject({ ok: true });
+    expect(short).toMatchObject({ ok: false, reason: 'token_signature_invalid' });
+  });
+});
+
+describe('verifyJwt with a published RSA key whose exponent is 1', () => {
+  it('refuses a "signature" that is only the padded digest, which such a key would verify', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'tollgate-verify-jwt-e1-'));
+    try {
+      const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const jwk = { ...publicKey.export({ format: 'jwk' }), e: 'AQ', kid: 'rsa-e1' };
+      const path = join(directory, 'jwks.json');
+      await writeFile(path, JSON.stringify({ keys: [jwk] }));
+      const e1Keys = new KeySet(
+        { kind: 'file', path },
+        { timeoutMs: 1000, cooldownMs: 0, refreshMs: 60_000 },
+      );
+      await e1Keys.refresh();
+      // With e = 1, s^e mod n = s: the EMSA-PKCS1-v1_5 encoding of the digest is a signature.
+      const input = `${encodeJson({ alg: 'RS256', kid: 'rsa-e1' })}.${encodeJson(CLAIMS)}`;
+      const digestInfo = Buffer.concat([
+        Buffer.from('3031300d060960864801650304020105000420', 'hex'),
+        createHash('sha256').update(input).digest(),
+      ]);
+      const padding = Buffer.alloc(256 - 3 - digestInfo.length, 0xff);
+      const forged = Buffer.concat([Buffer.from([0, 1]), padding, Buffer.from([0]), digestInfo]);
+
+      const outcome = verifyJwt(
+        `${input}.${base64url.encode(forged)}`,
+        provider({ algorithms: ['RS256'], keys: e1Keys }),
+        NOW,
+      );
+
+      expect(outcome).toMatchObject({ ok: false, reason: 'token_signature_invalid' });
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 });
