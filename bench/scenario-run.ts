@@ -40,39 +40,27 @@ export async function runScenario(context: Context, scenario: Scenario): Promise
     checkProbe(scenario, pair.tollgateProbe);
     await warmUpServers(context, scenario, pair);
 
-    const saturationRounds: Comparison[] = [];
-    for (let round = 0; round < settings.rounds; round++) {
-      saturationRounds.push(
-        await comparePair(
-          context,
-          scenario,
-          pair,
-          { kind: 'saturation', driver: scenario.driver },
-          settings.warmupSeconds,
-          settings.saturationSeconds,
-        ),
-      );
-    }
-    const saturation = medianRound(saturationRounds, (measured) => measured.throughputRps);
+    const saturation = await compareRounds(
+      context,
+      scenario,
+      pair,
+      { kind: 'saturation', driver: scenario.driver },
+      settings.warmupSeconds,
+      settings.saturationSeconds,
+    );
     const ceilingViaH2load = await measureCeilingWithH2load(context, scenario, pair);
     const loads: ScenarioResult['loads'] = [];
     for (const fraction of settings.loadFractions) {
       const offeredRps = saturation.ceiling.throughputRps * fraction;
-      const rounds: Comparison[] = [];
-      for (let round = 0; round < settings.rounds; round++) {
-        rounds.push(
-          await comparePair(
-            context,
-            scenario,
-            pair,
-            { kind: 'rate', driver: scenario.driver, rateRps: offeredRps },
-            settings.loadWarmupSeconds,
-            settings.loadSeconds,
-          ),
-        );
-      }
-      const median = medianRound(rounds, (measured) => measured.latency.p99Ms);
-      loads.push({ ...median, fraction, offeredRps, rounds: rounds.length });
+      const comparison = await compareRounds(
+        context,
+        scenario,
+        pair,
+        { kind: 'rate', driver: scenario.driver, rateRps: offeredRps },
+        settings.loadWarmupSeconds,
+        settings.loadSeconds,
+      );
+      loads.push({ ...comparison, fraction, offeredRps, rounds: settings.rounds });
     }
 
     return {
@@ -94,14 +82,24 @@ export async function runScenario(context: Context, scenario: Scenario): Promise
 }
 
 /**
- * Each server's median round by `key` (the upper one of an even count), and their ratios.
- * Each side is chosen on its own: a window disturbed on one server does not drag the other's
- * figure with it.
+ * The load in `settings.rounds` ceiling/tollgate rounds, and each server's median round: by
+ * throughput at saturation, by p99 at a fixed rate (the upper one of an even count). Each side
+ * is chosen on its own: a window disturbed on one server does not drag the other's with it.
  */
-function medianRound(
-  rounds: readonly Comparison[],
-  key: (measured: Measurement) => number,
-): Comparison {
+async function compareRounds(
+  context: Context,
+  scenario: Scenario,
+  pair: ServerPair,
+  load: Load,
+  warmupSeconds: number,
+  durationSeconds: number,
+): Promise<Comparison> {
+  const rounds: Comparison[] = [];
+  for (let round = 0; round < settings.rounds; round++) {
+    rounds.push(await comparePair(context, scenario, pair, load, warmupSeconds, durationSeconds));
+  }
+  const key = (measured: Measurement) =>
+    load.kind === 'saturation' ? measured.throughputRps : measured.latency.p99Ms;
   const median = (side: 'ceiling' | 'tollgate'): Measurement => {
     const sorted = rounds.map((round) => round[side]).sort((a, b) => key(a) - key(b));
     return sorted[sorted.length >> 1] as Measurement;

@@ -16,15 +16,8 @@ export interface UpstreamHeader {
   readonly value: string;
 }
 
-export interface Allow {
-  readonly allow: true;
-  readonly reason: 'allowed';
-  readonly rule: string;
-  readonly identity: Identity | undefined;
-  /** Headers to set for the upstream. */
-  readonly setHeaders: readonly UpstreamHeader[];
-  /** Header names to strip from the client's request (claim headers we do not set). */
-  readonly removeHeaders: readonly string[];
+/** What every Decision may carry, whichever its outcome. */
+interface DecisionBase {
   /**
    * Set on a Decision made for one request alone, from an identity the token cache did not
    * keep: no later request brings this object again, so nothing is worth keeping per Decision
@@ -33,7 +26,18 @@ export interface Allow {
   readonly oneOff?: true;
 }
 
-export interface Deny {
+export interface Allow extends DecisionBase {
+  readonly allow: true;
+  readonly reason: 'allowed';
+  readonly rule: string;
+  readonly identity: Identity | undefined;
+  /** Headers to set for the upstream. */
+  readonly setHeaders: readonly UpstreamHeader[];
+  /** Header names to strip from the client's request (claim headers we do not set). */
+  readonly removeHeaders: readonly string[];
+}
+
+export interface Deny extends DecisionBase {
   readonly allow: false;
   readonly reason: Exclude<ReasonCode, 'allowed'>;
   /** HTTP status Envoy returns to the client. */
@@ -44,12 +48,6 @@ export interface Deny {
   /** Value of `www-authenticate`, when the status calls for one. */
   readonly challenge: string | undefined;
   readonly identity: Identity | undefined;
-  /**
-   * Set on a Decision made for one request alone, from an identity the token cache did not
-   * keep: no later request brings this object again, so nothing is worth keeping per Decision
-   * for it (its encoding, its log bindings). Every other Decision may be shared.
-   */
-  readonly oneOff?: true;
 }
 
 export type Decision = Allow | Deny;
