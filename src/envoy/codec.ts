@@ -1,33 +1,30 @@
 import { isAscii } from 'node:buffer';
 import protobuf from 'protobufjs';
+import { writeCheckResponse } from './check-response-wire.js';
 import {
   type CheckRequest,
   type CheckResponse,
   HeaderAppendAction,
   type HeaderValue,
   type HttpRequest,
-  type Struct,
 } from './messages.js';
 import { loadProtoRoot } from './proto-root.js';
+import { ProtoWriter } from './proto-writer.js';
 
 /**
  * The hot path's wire codec for Authorization/Check. @grpc/proto-loader's default codec turns
  * every decoded message into a plain object (`toObject`) and checks every outgoing object
  * (`fromObject`); measured under load, those conversions cost more than tollgate's whole
- * decision on a cached token. Here protobufjs's generated decoder and encoder work on the
- * message objects directly: requests are read as decoded, responses are written as built by
- * `toCheckResponse` (enums as numbers). Same protos, same bytes on the wire.
+ * decision on a cached token. Here requests are read as decoded, and responses are written as
+ * built by `toCheckResponse` (enums as numbers), by check-response-wire.ts. Same protos, same
+ * bytes on the wire.
  */
 export interface CheckCodec {
   decodeRequest(bytes: Buffer): CheckRequest;
   encodeResponse(response: CheckResponse): Buffer;
-  /** A google.protobuf.Struct's own bytes (no field tag), as it appears inside a message. */
-  encodeStruct(struct: Struct): Buffer;
 }
 
 export function createCheckCodec(root: protobuf.Root = loadProtoRoot()): CheckCodec {
-  const responseType = root.lookupType('envoy.service.auth.v3.CheckResponse');
-  const structType = root.lookupType('google.protobuf.Struct');
   const appendAction = root.lookupEnum('envoy.config.core.v3.HeaderValueOption.HeaderAppendAction');
   for (const [name, value] of Object.entries(HeaderAppendAction)) {
     if (appendAction.values[name] !== value)
@@ -43,8 +40,11 @@ export function createCheckCodec(root: protobuf.Root = loadProtoRoot()): CheckCo
         return UNDECODABLE_REQUEST;
       }
     },
-    encodeResponse: (response) => toBuffer(responseType.encode(response as never).finish()),
-    encodeStruct: (struct) => toBuffer(structType.encode(struct as never).finish()),
+    encodeResponse: (response) => {
+      const writer = new ProtoWriter();
+      writeCheckResponse(writer, response);
+      return writer.toBuffer();
+    },
   };
 }
 

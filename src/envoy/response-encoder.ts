@@ -1,5 +1,10 @@
 import type { Decision } from '../pipeline/decision.js';
-import type { CheckCodec } from './codec.js';
+import {
+  writeCheckResponseHead,
+  writeStructEntry,
+  writeStructFields,
+} from './check-response-wire.js';
+import { ProtoWriter, varintLength } from './proto-writer.js';
 import { DECISION_ID_FIELD, toCheckResponse } from './to-check-response.js';
 
 /** CheckResponse.dynamic_metadata's field number in envoy/service/auth/v3/external_auth.proto. */
@@ -38,61 +43,61 @@ interface EncodedDecision {
  * only the id's Struct entry is written, straight into the response after the Struct's other
  * entries (map entries are a repeated field, so this is the same message a single encoding
  * would give). The decision id is visible ASCII (see toDecisionId), one byte per character.
+ * A Decision made for one request alone (`oneOff`) is written straight through, nothing kept.
  */
 export class CheckResponseEncoder {
   readonly #encoded = new WeakMap<Decision, EncodedDecision>();
-
-  constructor(private readonly codec: CheckCodec) {}
+  readonly #writer = new ProtoWriter();
 
   encode(decision: Decision, decisionId: string): Buffer {
-    let encoded = this.#encoded.get(decision);
-    if (encoded === undefined) {
-      encoded = this.#encodeShared(decision);
-      if (decision.oneOff !== true) this.#encoded.set(decision, encoded);
+    const encoded = this.#encoded.get(decision);
+    if (encoded !== undefined) return withDecisionId(encoded, decisionId);
+
+    const writer = this.#writer;
+    writer.reset();
+    const response = toCheckResponse(decision);
+    writeCheckResponseHead(writer, response);
+    const entriesAt = writer.length;
+    if (decision.oneOff !== true) {
+      writeStructFields(writer, response.dynamic_metadata);
+      const shared = { bytes: writer.toLatin1(0), entriesAt };
+      this.#encoded.set(decision, shared);
+      return withDecisionId(shared, decisionId);
     }
 
-    const { bytes, entriesAt } = encoded;
-    const idLength = decisionId.length;
-    const valueLength = 1 + varintLength(idLength) + idLength;
-    const entryLength = 2 + DECISION_ID_FIELD.length + 1 + varintLength(valueLength) + valueLength;
-    const metadataLength = bytes.length - entriesAt + 1 + varintLength(entryLength) + entryLength;
-    const response = Buffer.allocUnsafe(
-      entriesAt + 1 + varintLength(metadataLength) + metadataLength,
-    );
-
-    let at = response.write(bytes.slice(0, entriesAt), 0, 'latin1');
-    response[at++] = TAG.dynamicMetadata;
-    at = writeVarint(response, at, metadataLength);
-    at += response.write(bytes.slice(entriesAt), at, 'latin1');
-    response[at++] = TAG.structFields;
-    at = writeVarint(response, at, entryLength);
-    response[at++] = TAG.entryKey;
-    response[at++] = DECISION_ID_FIELD.length;
-    at += response.write(DECISION_ID_FIELD, at, 'latin1');
-    response[at++] = TAG.entryValue;
-    at = writeVarint(response, at, valueLength);
-    response[at++] = TAG.stringValue;
-    at = writeVarint(response, at, idLength);
-    response.write(decisionId, at, 'latin1');
-    return response;
-  }
-
-  #encodeShared(decision: Decision): EncodedDecision {
-    const { dynamic_metadata: metadata, ...rest } = toCheckResponse(decision);
-    const head = this.codec.encodeResponse(rest);
-    const entries = this.codec.encodeStruct(metadata);
-    return {
-      bytes: head.toString('latin1') + entries.toString('latin1'),
-      entriesAt: head.length,
-    };
+    const mark = writer.begin(DYNAMIC_METADATA_FIELD);
+    writeStructFields(writer, response.dynamic_metadata);
+    writeStructEntry(writer, DECISION_ID_FIELD, { stringValue: decisionId });
+    writer.end(mark);
+    return writer.toBuffer();
   }
 }
 
-/** Bytes of `value` as a protobuf varint. */
-function varintLength(value: number): number {
-  let length = 1;
-  for (let rest = value >>> 7; rest !== 0; rest >>>= 7) length++;
-  return length;
+/** A response from a Decision's shared bytes and this request's decision id. */
+function withDecisionId({ bytes, entriesAt }: EncodedDecision, decisionId: string): Buffer {
+  const idLength = decisionId.length;
+  const valueLength = 1 + varintLength(idLength) + idLength;
+  const entryLength = 2 + DECISION_ID_FIELD.length + 1 + varintLength(valueLength) + valueLength;
+  const metadataLength = bytes.length - entriesAt + 1 + varintLength(entryLength) + entryLength;
+  const response = Buffer.allocUnsafe(
+    entriesAt + 1 + varintLength(metadataLength) + metadataLength,
+  );
+
+  let at = response.write(bytes.slice(0, entriesAt), 0, 'latin1');
+  response[at++] = TAG.dynamicMetadata;
+  at = writeVarint(response, at, metadataLength);
+  at += response.write(bytes.slice(entriesAt), at, 'latin1');
+  response[at++] = TAG.structFields;
+  at = writeVarint(response, at, entryLength);
+  response[at++] = TAG.entryKey;
+  response[at++] = DECISION_ID_FIELD.length;
+  at += response.write(DECISION_ID_FIELD, at, 'latin1');
+  response[at++] = TAG.entryValue;
+  at = writeVarint(response, at, valueLength);
+  response[at++] = TAG.stringValue;
+  at = writeVarint(response, at, idLength);
+  response.write(decisionId, at, 'latin1');
+  return response;
 }
 
 /** Writes `value` as a protobuf varint at `at`; returns the offset after it. */

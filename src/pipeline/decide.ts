@@ -132,13 +132,17 @@ export class Decider {
       return this.#allow(rule.name, identity, oneOff);
     }
     const refusal: Deny = {
-      ...deny('scope_missing', 403, 'token lacks a required scope', rule.name),
+      allow: false,
+      reason: 'scope_missing',
+      status: 403,
+      message: 'token lacks a required scope',
+      rule: rule.name,
       challenge:
         `Bearer realm="${this.policy.realm}", error="insufficient_scope", ` +
         `scope="${needed.join(' ')}"`,
       identity,
     };
-    return oneOff ? { ...refusal, oneOff } : refusal;
+    return oneOff ? markOneOff(refusal) : refusal;
   }
 
   #allow(rule: string, identity: Identity | undefined, oneOff = false): Allow {
@@ -161,7 +165,7 @@ export class Decider {
       setHeaders,
       removeHeaders,
     };
-    return oneOff ? { ...allow, oneOff } : allow;
+    return oneOff ? markOneOff(allow) : allow;
   }
 
   #denyAuthentication(failure: Extract<Authentication, { ok: false }>, rule: Rule): Deny {
@@ -186,6 +190,16 @@ export class Decider {
         };
     }
   }
+}
+
+/**
+ * Marks a Decision made for one request alone. Assigned rather than spread into a copy: V8
+ * copies `{ ...decision, oneOff }` through its runtime, which measured about 1 us, on every
+ * Check whose token the cache did not keep.
+ */
+function markOneOff<T extends Decision>(decision: T): T {
+  (decision as { oneOff?: true }).oneOff = true;
+  return decision;
 }
 
 function share(decisions: Map<string, Decision>, key: string, build: () => Decision): Decision {

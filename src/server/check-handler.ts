@@ -144,9 +144,16 @@ function logDecision(
     byDecision.set(decision, decisionLogger);
   }
 
+  // A one-off Decision's own fields go in the line: a child logger would serve one line. Named
+  // one by one, since V8 copies a spread object through its runtime: a few us per line. pino
+  // leaves out the fields that are undefined.
+  const own = oneOff ? decisionFields(decision) : undefined;
   const line = {
-    // A one-off Decision's own fields go in the line: a child logger would serve one line.
-    ...(oneOff ? decisionFields(decision) : undefined),
+    rule: own?.rule,
+    outcome: own?.outcome,
+    reason: own?.reason,
+    status: own?.status,
+    subject: own?.subject,
     decision_id: id,
     method: request?.method,
     host: request?.host,

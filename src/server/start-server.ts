@@ -52,7 +52,7 @@ export async function startServer(
 
   const server = new Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
   const codec = createCheckCodec(root);
-  const encoder = new CheckResponseEncoder(codec);
+  const encoder = new CheckResponseEncoder();
   server.addService(authorizationService(codec), {
     Check: createCheckHandler(decider, encoder, logger),
   });

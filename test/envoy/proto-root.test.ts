@@ -6,37 +6,9 @@ import type protobuf from 'protobufjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCheckCodec } from '../../src/envoy/codec.js';
 import { loadProtoRoot, parseProtoFiles } from '../../src/envoy/proto-root.js';
-import { CheckResponseEncoder } from '../../src/envoy/response-encoder.js';
-import type { Allow, Deny } from '../../src/pipeline/decision.js';
 import { toCheckRequest } from '../support/envoy-client.js';
 
 const BUILT_JSON = fileURLToPath(new URL('../../dist/generated/proto-root.json', import.meta.url));
-
-const allow: Allow = {
-  allow: true,
-  reason: 'allowed',
-  rule: 'read-orders',
-  identity: {
-    provider: 'corp',
-    issuer: 'https://idp.example',
-    subject: 'alice',
-    clientId: 'web',
-    scopes: ['orders:read'],
-    claims: {},
-  },
-  setHeaders: [{ name: 'x-auth-subject', value: 'alice' }],
-  removeHeaders: ['x-auth-client'],
-};
-
-const deny: Deny = {
-  allow: false,
-  reason: 'scope_missing',
-  status: 403,
-  message: 'token lacks a required scope',
-  rule: 'read-orders',
-  challenge: 'Bearer realm="tollgate", error="insufficient_scope", scope="orders:read"',
-  identity: undefined,
-};
 
 /** protobufjs JSON as the build writes it (undefined members dropped). */
 function toJson(root: protobuf.Root): unknown {
@@ -60,7 +32,7 @@ describe('loadProtoRoot', () => {
     expect(toJson(loaded)).toEqual(toJson(parsed));
   });
 
-  it('encodes and decodes the same bytes from the JSON form as from proto/', () => {
+  it('decodes the same bytes alike from the JSON form and from proto/', () => {
     const fromJson = createCheckCodec(loadProtoRoot(writeJson(parsed)));
     const fromProto = createCheckCodec(parsed);
     const request = parsed.lookupType('envoy.service.auth.v3.CheckRequest');
@@ -68,11 +40,6 @@ describe('loadProtoRoot', () => {
       request.encode(request.fromObject(toCheckRequest({ path: '/orders/1' }) as object)).finish(),
     );
 
-    for (const decision of [allow, deny]) {
-      expect(new CheckResponseEncoder(fromJson).encode(decision, 'req-1')).toEqual(
-        new CheckResponseEncoder(fromProto).encode(decision, 'req-1'),
-      );
-    }
     expect(fromJson.decodeRequest(bytes)).toEqual(fromProto.decodeRequest(bytes));
   });
 

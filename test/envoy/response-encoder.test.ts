@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createCheckCodec } from '../../src/envoy/codec.js';
 import { CheckResponseEncoder } from '../../src/envoy/response-encoder.js';
-import type { Allow, Deny } from '../../src/pipeline/decision.js';
+import { DECISION_ID_FIELD, toCheckResponse } from '../../src/envoy/to-check-response.js';
+import type { Allow, Decision, Deny } from '../../src/pipeline/decision.js';
 import { decodeCheckResponse } from '../support/decode-check-response.js';
+import { encodeWithProtobufjs } from '../support/reference-encoding.js';
 
 const allow: Allow = {
   allow: true,
@@ -31,7 +32,7 @@ const deny: Deny = {
 };
 
 describe('CheckResponseEncoder', () => {
-  const encoder = new CheckResponseEncoder(createCheckCodec());
+  const encoder = new CheckResponseEncoder();
 
   it('writes an allow that a standard decoder reads whole, decision id included', () => {
     const decoded = decodeCheckResponse(encoder.encode(allow, 'req-1'));
@@ -91,4 +92,25 @@ describe('CheckResponseEncoder', () => {
       expect(fields.rule).toMatchObject({ stringValue: 'read-orders' });
     },
   );
+
+  it.each<[name: string, decision: Decision]>([
+    ['a shared allow', allow],
+    ['a shared denial', deny],
+    ['a one-off allow', { ...allow, oneOff: true }],
+    ['a one-off denial', { ...deny, oneOff: true }],
+    [
+      'an allow whose header value is 300 characters',
+      { ...allow, setHeaders: [{ name: 'x-auth-subject', value: 'v'.repeat(300) }] },
+    ],
+  ])('writes %s as one protobufjs encoding would, first and when reused', (_, decision) => {
+    const fresh = new CheckResponseEncoder();
+
+    for (const id of ['req-1', 'a-much-longer-request-id-0123456789abcdef', 'r']) {
+      const response = toCheckResponse(decision);
+      response.dynamic_metadata.fields[DECISION_ID_FIELD] = { stringValue: id };
+      expect(fresh.encode(decision, id).toString('hex')).toBe(
+        encodeWithProtobufjs(response).toString('hex'),
+      );
+    }
+  });
 });

@@ -208,7 +208,7 @@ describe('lone surrogates in claims written as invalid UTF-8', () => {
   });
 
   it('encodes a decision id holding a lone surrogate as valid UTF-8', () => {
-    const encoder = new CheckResponseEncoder(codec);
+    const encoder = new CheckResponseEncoder();
 
     const bytes = encoder.encode(ALLOW, 'req-\udc00');
 
@@ -269,7 +269,7 @@ rules:
       rawPath: '/orders',
       headers: { authorization: `Bearer ${token}` },
     });
-    const bytes = new CheckResponseEncoder(codec).encode(decision, 'req-1');
+    const bytes = new CheckResponseEncoder().encode(decision, 'req-1');
 
     expect(decision).toMatchObject({
       allow: true,

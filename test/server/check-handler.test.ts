@@ -2,7 +2,6 @@ import { Writable } from 'node:stream';
 import type { ServerUnaryCall } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load-config.js';
-import { createCheckCodec } from '../../src/envoy/codec.js';
 import type { CheckRequest } from '../../src/envoy/messages.js';
 import { CheckResponseEncoder } from '../../src/envoy/response-encoder.js';
 import { TokenCache } from '../../src/identity/token-cache.js';
@@ -28,11 +27,7 @@ describe('the Check handler', () => {
       level: 'silent',
       destination: new Writable({ write: (_chunk, _encoding, done) => done() }),
     });
-    const handler = createCheckHandler(
-      decider,
-      new AllowRefusingEncoder(createCheckCodec()),
-      logger,
-    );
+    const handler = createCheckHandler(decider, new AllowRefusingEncoder(), logger);
     const request: CheckRequest = {
       attributes: { request: { http: { method: 'GET', path: '/', host: 'a.example' } } },
     };
