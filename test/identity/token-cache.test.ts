@@ -71,4 +71,31 @@ describe('TokenCache', () => {
     expect(inUse.filter((token) => cache.get(token) === undefined)).toEqual([]);
     expect(cache.size).toBe(inUse.length);
   });
+
+  it('keeps almost none of a cycle of tokens longer than it could hold until their reuse', () => {
+    // 1 MiB holds at most 512 entries: tokens back only after 4,096 others would be evicted
+    // before they are read again.
+    const cache = new TokenCache(10_000, { maxBytes: 1024 * 1024, maxTtlSeconds: 300 });
+    const cycle = Array.from({ length: 4096 }, (_, index) => `cycled-${index}`);
+
+    let kept = 0;
+    for (let round = 0; round < 2; round++) {
+      for (const token of cycle) if (cache.set(token, verified(NOW + 600), NOW)) kept++;
+    }
+
+    expect(kept).toBeLessThan(cycle.length / 100);
+  });
+
+  it('keeps a token seen again after fewer new tokens than it holds', () => {
+    const cache = new TokenCache(10_000, { maxBytes: 1024 * 1024, maxTtlSeconds: 300 });
+    const reused = Array.from({ length: 100 }, (_, index) => `reused-${index}`);
+
+    for (const token of reused) cache.set(token, verified(NOW + 600), NOW);
+    for (let index = 0; index < 20; index++) {
+      cache.set(`passing-${index}`, verified(NOW + 600), NOW);
+    }
+    const kept = reused.filter((token) => cache.set(token, verified(NOW + 600), NOW));
+
+    expect(kept.length).toBeGreaterThan(reused.length * 0.7);
+  });
 });
