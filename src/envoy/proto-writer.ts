@@ -11,6 +11,12 @@ const SHORT_STRING = 64;
 const INITIAL_BYTES = 4096;
 
 /**
+ * Largest scratch buffer kept from one message to the next: a token with megabytes of claims
+ * must not pin that much memory for the life of the process.
+ */
+const MAX_KEPT_BYTES = 64 * 1024;
+
+/**
  * Writes protobuf fields into one scratch buffer that is reused from message to message, so a
  * message costs one allocation, its copy out (`toBuffer`), or none (`toLatin1`). A nested
  * message or string opens with `begin`, which reserves one byte for its length, and closes with
@@ -25,11 +31,13 @@ export class ProtoWriter {
   #buffer = Buffer.allocUnsafe(INITIAL_BYTES);
   #at = 0;
 
+  /** Starts a new message; a buffer grown past MAX_KEPT_BYTES by the last one is let go. */
   reset(): void {
     this.#at = 0;
+    if (this.#buffer.length > MAX_KEPT_BYTES) this.#buffer = Buffer.allocUnsafe(INITIAL_BYTES);
   }
 
-  /** An int32 or enum field. Negative values take ten bytes, as the encoding requires. */
+  /** An int32 or enum field (an integer of 32 bits). Negative values take ten bytes. */
   int32(field: number, value: number): void {
     this.#tag(field, WIRE_TYPE.varint);
     if (value >= 0) {
@@ -125,6 +133,11 @@ export class ProtoWriter {
 
   get length(): number {
     return this.#at;
+  }
+
+  /** Bytes of scratch buffer held for the next message. */
+  get capacity(): number {
+    return this.#buffer.length;
   }
 
   /** A copy of what was written: the scratch buffer is overwritten by the next message. */

@@ -85,17 +85,19 @@ describe('writeCheckResponse', () => {
     );
   });
 
-  it('outgrows its scratch buffer for a message of a megabyte, and starts again from empty', () => {
+  it('outgrows its scratch buffer for a message of a megabyte, then lets it go', () => {
     const writer = new ProtoWriter();
     const large: CheckResponse = {
       ok_response: { headers: [header('x-large', 'x'.repeat(1 << 20))], headers_to_remove: [] },
     };
     writeCheckResponse(writer, large);
     expect(writer.toBuffer().equals(encodeWithProtobufjs(large))).toBe(true);
+    expect(writer.capacity).toBeGreaterThan(1 << 20);
 
     writer.reset();
     const small: CheckResponse = { status: { code: 7 } };
     writeCheckResponse(writer, small);
     expect(writer.toBuffer().equals(encodeWithProtobufjs(small))).toBe(true);
+    expect(writer.capacity).toBeLessThanOrEqual(64 * 1024);
   });
 });
