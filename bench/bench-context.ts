@@ -133,8 +133,29 @@ export async function startCeiling(
   return server;
 }
 
+/**
+ * The ceiling verifying one token's signature on every Check (see ceiling-server.ts): the
+ * fastest any server can answer a stream of new tokens signed with that token's alg.
+ */
+export async function startSignatureOnly(
+  context: Context,
+  name: string,
+  signatureFile: string,
+): Promise<RunningServer> {
+  const { listen, target } = await chooseAddress(`signature-only-${name}`, 'tcp');
+  return startServer(
+    serverSpec(
+      'signature-only',
+      [context.scripts.ceilingServer, listen, SNAPSHOT_PROTO_DIR, signatureFile],
+      target,
+      context,
+      name,
+    ),
+  );
+}
+
 function serverSpec(
-  name: 'tollgate' | 'ceiling',
+  name: 'tollgate' | 'ceiling' | 'signature-only',
   args: string[],
   target: DriverTarget,
   context: Context,

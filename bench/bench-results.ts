@@ -81,10 +81,23 @@ export interface ScenarioResult {
    */
   readonly ceilingViaH2load?: Measurement;
   /** Per fixed load, each server's round with the median p99 among `rounds` rounds. */
+  /** Cold scenarios: the signature-only server against the ceiling (see ceiling-server.ts). */
+  readonly signatureOnly?: SignatureOnlyResult;
   readonly loads: (Comparison & { fraction: number; offeredRps: number; rounds: number })[];
   readonly peakRssMB: { ceiling: number; tollgate: number };
   /** tollgate's stdout during the scenario: one info line per decision is part of the cost. */
   readonly tollgateLog: { lines: number; bytes: number };
+}
+
+/**
+ * A server that does nothing but verify one signature per Check, at saturation: what no server
+ * checking every new token can beat on this machine, as a fraction of the ceiling.
+ */
+export interface SignatureOnlyResult {
+  /** The ceiling's median round of these pairs (measured again, next to the server's). */
+  readonly ceiling: Measurement;
+  readonly server: Measurement;
+  readonly throughputRatio: number;
 }
 
 export interface MemoryResult {

@@ -30,6 +30,7 @@ export function formatReport(results: BenchResults): string {
     );
   }
   lines.push('', ...formatScenarioTable(results.scenarios), '');
+  lines.push(...formatSignatureOnly(results.scenarios));
 
   const { memory } = results;
   lines.push(
@@ -81,6 +82,32 @@ export function formatReport(results: BenchResults): string {
     );
   }
   return lines.join('\n');
+}
+
+/**
+ * The cold scenarios against a server that only checks one signature per Check: the share of
+ * the ceiling that no server verifying every new token reaches past, here.
+ */
+function formatSignatureOnly(scenarios: readonly ScenarioResult[]): string[] {
+  const measured = scenarios.filter((scenario) => scenario.signatureOnly !== undefined);
+  if (measured.length === 0) return [];
+  const lines = [
+    'Signature only: the ceiling plus one signature check per Check, and nothing else',
+    `(${settings.rounds} rounds of ceiling then it at saturation, each side's median round):`,
+  ];
+  for (const scenario of measured) {
+    const { ceiling, server, throughputRatio } = scenario.signatureOnly as NonNullable<
+      ScenarioResult['signatureOnly']
+    >;
+    const tollgateRatio = scenario.saturation.ratio.throughput;
+    lines.push(
+      `  ${pad(scenario.name, 11)} ceiling ${num(ceiling.throughputRps, 0, 7)}/s   signature-only ` +
+        `${num(server.throughputRps, 0, 7)}/s = ${throughputRatio.toFixed(2)} x ceiling ${flags(server)}` +
+        `   tollgate ${tollgateRatio.toFixed(2)} x ceiling = ${(tollgateRatio / throughputRatio).toFixed(2)} x signature-only`,
+    );
+  }
+  lines.push('');
+  return lines;
 }
 
 function formatScenarioTable(scenarios: readonly ScenarioResult[]): string[] {

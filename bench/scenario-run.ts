@@ -11,10 +11,16 @@ import {
   progress,
   settings,
   startCeiling,
+  startSignatureOnly,
   startTollgate,
   TMP_DIR,
 } from './bench-context.js';
-import { type Comparison, ratiosOf, type ScenarioResult } from './bench-results.js';
+import {
+  type Comparison,
+  ratiosOf,
+  type ScenarioResult,
+  type SignatureOnlyResult,
+} from './bench-results.js';
 import type { ProbeAnswer } from './decision-probe.js';
 import { waitForQuiet } from './machine-load.js';
 import { type Load, type Measurement, measure } from './measure.js';
@@ -49,6 +55,10 @@ export async function runScenario(context: Context, scenario: Scenario): Promise
       settings.saturationSeconds,
     );
     const ceilingViaH2load = await measureCeilingWithH2load(context, scenario, pair);
+    const signatureOnly =
+      scenario.signatureFile === undefined
+        ? undefined
+        : await measureSignatureOnly(context, scenario, pair, scenario.signatureFile);
     const loads: ScenarioResult['loads'] = [];
     for (const fraction of settings.loadFractions) {
       const offeredRps = saturation.ceiling.throughputRps * fraction;
@@ -69,6 +79,7 @@ export async function runScenario(context: Context, scenario: Scenario): Promise
       transport: scenario.transport,
       saturation,
       ...(ceilingViaH2load === undefined ? {} : { ceilingViaH2load }),
+      ...(signatureOnly === undefined ? {} : { signatureOnly }),
       loads,
       peakRssMB: { ceiling: ceiling.memory().peakRssMB, tollgate: tollgate.memory().peakRssMB },
       tollgateLog: tollgate.stdoutStats(),
@@ -114,6 +125,64 @@ interface ServerPair {
   readonly ceiling: RunningServer;
   readonly tollgateProbe: ProbeAnswer;
   readonly ceilingProbe: ProbeAnswer;
+  /** The signature-only server, while it is measured; it answers as the ceiling does. */
+  readonly signatureOnly?: RunningServer;
+}
+
+/**
+ * The signature-only server (see ceiling-server.ts) at saturation, in rounds of the ceiling then
+ * it, back to back as for tollgate; each side's median round by throughput.
+ */
+async function measureSignatureOnly(
+  context: Context,
+  scenario: Scenario,
+  pair: ServerPair,
+  signatureFile: string,
+): Promise<SignatureOnlyResult> {
+  const server = await startSignatureOnly(context, scenario.name, signatureFile);
+  try {
+    const withServer: ServerPair = { ...pair, signatureOnly: server };
+    const load: Load = { kind: 'saturation', driver: scenario.driver };
+    const saturate = (target: RunningServer, warmupSeconds: number, durationSeconds: number) =>
+      measureOn(context, scenario, withServer, target, load, warmupSeconds, durationSeconds);
+    await saturate(server, 0, settings.serverWarmupSeconds);
+
+    const ceilings: Measurement[] = [];
+    const servers: Measurement[] = [];
+    for (let round = 0; round < settings.rounds; round++) {
+      for (const [target, results] of [
+        [pair.ceiling, ceilings],
+        [server, servers],
+      ] as const) {
+        const result = await saturate(target, settings.warmupSeconds, settings.saturationSeconds);
+        progress(
+          `${scenario.name}: ${target.spec.name} saturation: ${Math.round(result.throughputRps)}/s` +
+            `${result.errors > 0 ? `, ${result.errors} errors` : ''} ${flags(result)}`,
+        );
+        if (result.errors > 0) {
+          context.problems.push(
+            `${scenario.name} ${target.spec.name} saturation: ${result.errors} wrong or failed ` +
+              `answers: ${result.errorExamples.join('; ')}`,
+          );
+        }
+        results.push(result);
+      }
+    }
+    const median = (results: Measurement[]) =>
+      [...results].sort((a, b) => a.throughputRps - b.throughputRps)[
+        results.length >> 1
+      ] as Measurement;
+    const ceiling = median(ceilings);
+    const signature = median(servers);
+    return {
+      ceiling,
+      server: signature,
+      throughputRatio: signature.throughputRps / ceiling.throughputRps,
+    };
+  } finally {
+    await server.stop();
+    rmSync(server.spec.stdoutFile, { force: true });
+  }
 }
 
 /** One load on one server of the pair, with the scenario's requests and expected decision. */
@@ -127,17 +196,18 @@ async function measureOn(
   durationSeconds: number,
 ): Promise<Measurement> {
   await pause(PAUSE_MS);
-  const probe = server === pair.ceiling ? pair.ceilingProbe : pair.tollgateProbe;
+  // The ceiling and the signature-only server answer alike: allow, the same bytes.
+  const probe = server === pair.tollgate ? pair.tollgateProbe : pair.ceilingProbe;
   return measure({
     server,
-    coResidents: [pair.tollgate, pair.ceiling],
+    coResidents: [pair.tollgate, pair.ceiling, ...(pair.signatureOnly ? [pair.signatureOnly] : [])],
     placement: context.placement,
     programs: { nodeScript: context.scripts.driver, h2drive: context.inputs.h2drive },
     framesFile: scenario.framesFile,
     singleFrameFile: scenario.singleFrameFile,
     responseFrameBytes: probe.responseFrameBytes,
     // The ceiling allows everything; tollgate must decide as the scenario says.
-    expect: server === pair.ceiling ? { allow: true } : scenario.expect,
+    expect: server === pair.tollgate ? scenario.expect : { allow: true },
     load,
     warmupSeconds,
     durationSeconds,

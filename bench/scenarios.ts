@@ -2,7 +2,7 @@
  * The scenarios the issue asks for, each a stream of CheckRequests with the decision every one
  * of them must get. All of them run against the same 20-rule configuration (bench/fixtures.ts).
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExpectedVerdict } from './driver.js';
 import { type BenchAlgorithm, type Fixtures, HOST } from './fixtures.js';
@@ -25,6 +25,8 @@ export interface Scenario {
   readonly expect: ExpectedVerdict;
   /** What tollgate's dynamic metadata must say for the probe request. */
   readonly decision: { readonly rule: string; readonly reason: string };
+  /** Cold scenarios: the signature-only server's token and key (see ceiling-server.ts). */
+  readonly signatureFile?: string;
 }
 
 export const MEMORY_ALGORITHM: BenchAlgorithm = 'RS256';
@@ -61,6 +63,7 @@ export async function buildScenarios(inputs: ScenarioInputs): Promise<Scenario[]
   const cold = async (algorithm: BenchAlgorithm): Promise<Scenario> => {
     const tokens = await fixtures.tokens(algorithm, COLD_TOKEN_COUNT, 'orders:read');
     return write(inputs, {
+      signatureFile: writeSignatureFile(inputs, algorithm, tokens[0] as string),
       name: `cold-${algorithm.toLowerCase()}`,
       description: `a different valid ${algorithm} token on every request (${COLD_TOKEN_COUNT.toLocaleString('en')} in turn)`,
       transport: 'tcp',
@@ -146,6 +149,17 @@ async function write(inputs: ScenarioInputs, draft: ScenarioDraft): Promise<Scen
   writeFileSync(framesFile, Buffer.concat(frames));
   writeFileSync(singleFrameFile, frames[0] as Buffer);
   return { ...scenario, framesFile, singleFrameFile, firstFrame: frames[0] as Buffer };
+}
+
+/** What the signature-only server verifies: one token, and the public key that signed it. */
+function writeSignatureFile(inputs: ScenarioInputs, alg: BenchAlgorithm, token: string): string {
+  const { keys } = JSON.parse(readFileSync(inputs.fixtures.jwksFile, 'utf8')) as {
+    keys: { kty: string }[];
+  };
+  const jwk = keys.find((key) => key.kty === (alg === 'RS256' ? 'RSA' : 'EC'));
+  const file = join(inputs.dir, `signature-${alg}.json`);
+  writeFileSync(file, `${JSON.stringify({ alg, jwk, token })}\n`);
+  return file;
 }
 
 function ordersRequest(id: string, token: string): unknown {

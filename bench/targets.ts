@@ -95,7 +95,11 @@ export function judgeTargets(
       comparison: '>=',
       limit: TARGETS.coldRs256ThroughputRatio,
       unit: 'x',
-      detail: `${rps(cold.saturation.tollgate.throughputRps)} vs ${rps(coldCeiling.throughputRps)} (ceiling via ${coldCeiling.driver})`,
+      detail:
+        `${rps(cold.saturation.tollgate.throughputRps)} vs ${rps(coldCeiling.throughputRps)} (ceiling via ${coldCeiling.driver})` +
+        (cold.signatureOnly === undefined
+          ? ''
+          : `; signature-only server ${cold.signatureOnly.throughputRatio.toFixed(2)} x`),
       doubts: [
         ...doubtsAbout('ceiling', coldCeiling),
         ...doubtsAbout('tollgate', cold.saturation.tollgate),
