@@ -27,6 +27,17 @@ export const TARGETS = {
   startToServingMs: 500,
 } as const;
 
+/**
+ * The most a cold Check can reach against the ceiling, from two measured ratios. A cold Check
+ * does all a warm one does (request, rules, credential, cache lookup, response, log line) and
+ * also checks a signature, so per Check it costs at least the warm Check's time plus what one
+ * signature adds to the ceiling's: 1/ceiling's rate * (1/warm + 1/signatureOnly - 1). Decoding
+ * the token and building a new Decision come on top, so a cold Check cannot reach the bound.
+ */
+export function coldBound(warmRatio: number, signatureOnlyRatio: number): number {
+  return 1 / (1 / warmRatio + 1 / signatureOnlyRatio - 1);
+}
+
 /** A throughput ratio above this means the ceiling was under-measured, whatever the flags say. */
 const IMPLAUSIBLE_RATIO = 1.1;
 
@@ -99,7 +110,8 @@ export function judgeTargets(
         `${rps(cold.saturation.tollgate.throughputRps)} vs ${rps(coldCeiling.throughputRps)} (ceiling via ${coldCeiling.driver})` +
         (cold.signatureOnly === undefined
           ? ''
-          : `; signature-only server ${cold.signatureOnly.throughputRatio.toFixed(2)} x`),
+          : `; signature-only server ${cold.signatureOnly.throughputRatio.toFixed(2)} x, ` +
+            `bound ${coldBound(warm.saturation.ratio.throughput, cold.signatureOnly.throughputRatio).toFixed(2)} x`),
       doubts: [
         ...doubtsAbout('ceiling', coldCeiling),
         ...doubtsAbout('tollgate', cold.saturation.tollgate),
