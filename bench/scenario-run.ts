@@ -93,9 +93,10 @@ export async function runScenario(context: Context, scenario: Scenario): Promise
 }
 
 /**
- * The load in `settings.rounds` ceiling/tollgate rounds, and each server's median round: by
- * throughput at saturation, by p99 at a fixed rate (the upper one of an even count). Each side
- * is chosen on its own: a window disturbed on one server does not drag the other's with it.
+ * The load in `settings.rounds` rounds of the ceiling then `contender` (tollgate unless said),
+ * and each server's median round: by throughput at saturation, by p99 at a fixed rate (the upper
+ * one of an even count). Each side is chosen on its own: a window disturbed on one server does
+ * not drag the other's with it. The contender's side is reported as `tollgate`.
  */
 async function compareRounds(
   context: Context,
@@ -104,10 +105,13 @@ async function compareRounds(
   load: Load,
   warmupSeconds: number,
   durationSeconds: number,
+  contender: RunningServer = pair.tollgate,
 ): Promise<Comparison> {
   const rounds: Comparison[] = [];
   for (let round = 0; round < settings.rounds; round++) {
-    rounds.push(await comparePair(context, scenario, pair, load, warmupSeconds, durationSeconds));
+    rounds.push(
+      await comparePair(context, scenario, pair, load, warmupSeconds, durationSeconds, contender),
+    );
   }
   const key = (measured: Measurement) =>
     load.kind === 'saturation' ? measured.throughputRps : measured.latency.p99Ms;
@@ -131,7 +135,7 @@ interface ServerPair {
 
 /**
  * The signature-only server (see ceiling-server.ts) at saturation, in rounds of the ceiling then
- * it, back to back as for tollgate; each side's median round by throughput.
+ * it, as for tollgate.
  */
 async function measureSignatureOnly(
   context: Context,
@@ -143,42 +147,21 @@ async function measureSignatureOnly(
   try {
     const withServer: ServerPair = { ...pair, signatureOnly: server };
     const load: Load = { kind: 'saturation', driver: scenario.driver };
-    const saturate = (target: RunningServer, warmupSeconds: number, durationSeconds: number) =>
-      measureOn(context, scenario, withServer, target, load, warmupSeconds, durationSeconds);
-    await saturate(server, 0, settings.serverWarmupSeconds);
-
-    const ceilings: Measurement[] = [];
-    const servers: Measurement[] = [];
-    for (let round = 0; round < settings.rounds; round++) {
-      for (const [target, results] of [
-        [pair.ceiling, ceilings],
-        [server, servers],
-      ] as const) {
-        const result = await saturate(target, settings.warmupSeconds, settings.saturationSeconds);
-        progress(
-          `${scenario.name}: ${target.spec.name} saturation: ${Math.round(result.throughputRps)}/s` +
-            `${result.errors > 0 ? `, ${result.errors} errors` : ''} ${flags(result)}`,
-        );
-        if (result.errors > 0) {
-          context.problems.push(
-            `${scenario.name} ${target.spec.name} saturation: ${result.errors} wrong or failed ` +
-              `answers: ${result.errorExamples.join('; ')}`,
-          );
-        }
-        results.push(result);
-      }
-    }
-    const median = (results: Measurement[]) =>
-      [...results].sort((a, b) => a.throughputRps - b.throughputRps)[
-        results.length >> 1
-      ] as Measurement;
-    const ceiling = median(ceilings);
-    const signature = median(servers);
-    return {
+    await measureOn(context, scenario, withServer, server, load, 0, settings.serverWarmupSeconds);
+    const {
       ceiling,
-      server: signature,
-      throughputRatio: signature.throughputRps / ceiling.throughputRps,
-    };
+      tollgate: signature,
+      ratio,
+    } = await compareRounds(
+      context,
+      scenario,
+      withServer,
+      load,
+      settings.warmupSeconds,
+      settings.saturationSeconds,
+      server,
+    );
+    return { ceiling, server: signature, throughputRatio: ratio.throughput };
   } finally {
     await server.stop();
     rmSync(server.spec.stdoutFile, { force: true });
@@ -242,9 +225,9 @@ async function warmUpServers(context: Context, scenario: Scenario, pair: ServerP
 }
 
 /**
- * The same load on the ceiling, then on tollgate, back to back, so a drift in the machine's load
- * hits both sides of the ratio alike. A pair that other processes disturbed is measured again
- * while the run's disturbance budget lasts, and the least disturbed attempt is kept.
+ * The same load on the ceiling, then on `contender`, back to back, so a drift in the machine's
+ * load hits both sides of the ratio alike. A pair that other processes disturbed is measured
+ * again while the run's disturbance budget lasts, and the least disturbed attempt is kept.
  */
 async function comparePair(
   context: Context,
@@ -253,6 +236,7 @@ async function comparePair(
   load: Load,
   warmupSeconds: number,
   durationSeconds: number,
+  contender: RunningServer,
 ): Promise<Comparison> {
   const run = async (server: RunningServer): Promise<Measurement> => {
     const result = await measureOn(
@@ -280,7 +264,7 @@ async function comparePair(
   for (let attempt = 1; ; attempt++) {
     await waitForQuietMachine(context);
     const ceiling = await run(pair.ceiling);
-    const tollgate = await run(pair.tollgate);
+    const tollgate = await run(contender);
     const comparison = { ceiling, tollgate, ratio: ratiosOf(ceiling, tollgate) };
     const noise = Math.max(disturbanceOf(ceiling), disturbanceOf(tollgate));
     if (best === undefined || noise < best.noise) best = { comparison, noise };
@@ -293,7 +277,11 @@ async function comparePair(
     progress(`${scenario.name} ${labelOf(load)}: disturbed by other processes, measuring again`);
   }
   noteProblems(context, `${scenario.name} ceiling ${labelOf(load)}`, best.comparison.ceiling);
-  noteProblems(context, `${scenario.name} tollgate ${labelOf(load)}`, best.comparison.tollgate);
+  noteProblems(
+    context,
+    `${scenario.name} ${contender.spec.name} ${labelOf(load)}`,
+    best.comparison.tollgate,
+  );
   return best.comparison;
 }
 
