@@ -71,7 +71,7 @@ export function writeStructFields(writer: ProtoWriter, struct: Struct): void {
 }
 
 /** One `fields` entry of a Struct, in the order protobufjs writes a map entry: key, value. */
-export function writeStructEntry(writer: ProtoWriter, key: string, value: StructValue): void {
+function writeStructEntry(writer: ProtoWriter, key: string, value: StructValue): void {
   const mark = writer.begin(FIELD.struct.fields);
   writer.string(FIELD.mapEntry.key, key);
   const valueMark = writer.begin(FIELD.mapEntry.value);

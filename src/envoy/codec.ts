@@ -1,27 +1,22 @@
 import { isAscii } from 'node:buffer';
 import protobuf from 'protobufjs';
-import { writeCheckResponse } from './check-response-wire.js';
 import {
   type CheckRequest,
-  type CheckResponse,
   HeaderAppendAction,
   type HeaderValue,
   type HttpRequest,
 } from './messages.js';
 import { loadProtoRoot } from './proto-root.js';
-import { ProtoWriter } from './proto-writer.js';
 
 /**
  * The hot path's wire codec for Authorization/Check. @grpc/proto-loader's default codec turns
  * every decoded message into a plain object (`toObject`) and checks every outgoing object
  * (`fromObject`); measured under load, those conversions cost more than tollgate's whole
- * decision on a cached token. Here requests are read as decoded, and responses are written as
- * built by `toCheckResponse` (enums as numbers), by check-response-wire.ts. Same protos, same
- * bytes on the wire.
+ * decision on a cached token. Here requests are read as decoded; responses are written by
+ * CheckResponseEncoder (check-response-wire.ts). Same protos, same bytes on the wire.
  */
 export interface CheckCodec {
   decodeRequest(bytes: Buffer): CheckRequest;
-  encodeResponse(response: CheckResponse): Buffer;
 }
 
 export function createCheckCodec(root: protobuf.Root = loadProtoRoot()): CheckCodec {
@@ -39,11 +34,6 @@ export function createCheckCodec(root: protobuf.Root = loadProtoRoot()): CheckCo
         // Answered as a 400 denial by the handler, not as a gRPC error Envoy could fail open on.
         return UNDECODABLE_REQUEST;
       }
-    },
-    encodeResponse: (response) => {
-      const writer = new ProtoWriter();
-      writeCheckResponse(writer, response);
-      return writer.toBuffer();
     },
   };
 }

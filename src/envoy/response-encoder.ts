@@ -1,7 +1,7 @@
 import type { Decision } from '../pipeline/decision.js';
 import {
+  writeCheckResponse,
   writeCheckResponseHead,
-  writeStructEntry,
   writeStructFields,
 } from './check-response-wire.js';
 import { ProtoWriter, varintLength } from './proto-writer.js';
@@ -56,20 +56,19 @@ export class CheckResponseEncoder {
     const writer = this.#writer;
     writer.reset();
     const response = toCheckResponse(decision);
-    writeCheckResponseHead(writer, response);
-    const entriesAt = writer.length;
-    if (decision.oneOff !== true) {
-      writeStructFields(writer, response.dynamic_metadata);
-      const shared = { bytes: writer.toLatin1(0), entriesAt };
-      this.#encoded.set(decision, shared);
-      return withDecisionId(shared, decisionId);
+    if (decision.oneOff === true) {
+      // A fresh message: the id goes in as its last entry, where withDecisionId puts it too.
+      response.dynamic_metadata.fields[DECISION_ID_FIELD] = { stringValue: decisionId };
+      writeCheckResponse(writer, response);
+      return writer.toBuffer();
     }
 
-    const mark = writer.begin(DYNAMIC_METADATA_FIELD);
+    writeCheckResponseHead(writer, response);
+    const entriesAt = writer.length;
     writeStructFields(writer, response.dynamic_metadata);
-    writeStructEntry(writer, DECISION_ID_FIELD, { stringValue: decisionId });
-    writer.end(mark);
-    return writer.toBuffer();
+    const shared = { bytes: writer.toLatin1(0), entriesAt };
+    this.#encoded.set(decision, shared);
+    return withDecisionId(shared, decisionId);
   }
 }
 

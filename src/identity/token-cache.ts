@@ -114,7 +114,7 @@ class SeenOnce {
   admit(token: string): boolean {
     const fingerprint = fingerprintOf(token);
     // The high half folded in: FNV-1a's low k bits depend on the low k bits of each character
-    // only, and tokens are written with 64 characters.
+    // only, and a token's characters are base64url's 64.
     const slot = (fingerprint ^ (fingerprint >>> 16)) & (this.#slots.length - 1);
     if (this.#slots[slot] === fingerprint) {
       this.#slots[slot] = 0;

@@ -2,13 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { writeCheckResponse } from '../../src/envoy/check-response-wire.js';
 import type { CheckResponse, StructValue } from '../../src/envoy/messages.js';
 import { ProtoWriter } from '../../src/envoy/proto-writer.js';
-import { encodeWithProtobufjs } from '../support/reference-encoding.js';
-
-function writtenBytes(response: CheckResponse): Buffer {
-  const writer = new ProtoWriter();
-  writeCheckResponse(writer, response);
-  return writer.toBuffer();
-}
+import { encodeWithProtobufjs, encodeWithWriter } from '../support/reference-encoding.js';
 
 const OVERWRITE = 2;
 
@@ -80,7 +74,7 @@ const CASES: [name: string, response: CheckResponse][] = [
 
 describe('writeCheckResponse', () => {
   it.each(CASES)('writes %s exactly as protobufjs encodes it', (_, response) => {
-    expect(writtenBytes(response).toString('hex')).toBe(
+    expect(encodeWithWriter(response).toString('hex')).toBe(
       encodeWithProtobufjs(response).toString('hex'),
     );
   });

@@ -4,15 +4,13 @@ import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load-config.js';
-import { createCheckCodec } from '../../src/envoy/codec.js';
 import { CheckResponseEncoder } from '../../src/envoy/response-encoder.js';
 import { DECISION_ID_FIELD, toCheckResponse } from '../../src/envoy/to-check-response.js';
 import { TokenCache } from '../../src/identity/token-cache.js';
 import { Decider } from '../../src/pipeline/decide.js';
 import type { Allow, Decision, Deny, Identity } from '../../src/pipeline/decision.js';
 import { decodeCheckResponse } from '../support/decode-check-response.js';
-
-const codec = createCheckCodec();
+import { encodeWithWriter } from '../support/reference-encoding.js';
 
 const IDENTITY: Identity = {
   provider: 'corp',
@@ -163,7 +161,7 @@ describe('lone surrogates in claims written as invalid UTF-8', () => {
     ['an allow', allow],
     ['a denial', deny],
   ])('encodes %s whose identity holds lone surrogates as valid UTF-8', (_, decision) => {
-    const bytes = codec.encodeResponse(toCheckResponse(decision));
+    const bytes = encodeWithWriter(toCheckResponse(decision));
 
     expect(hasEncodedSurrogate(bytes)).toBe(false);
     expect(decodeCheckResponse(bytes)).toMatchObject({
@@ -182,7 +180,7 @@ describe('lone surrogates in claims written as invalid UTF-8', () => {
   });
 
   it('writes the header values of an allow as valid UTF-8', () => {
-    const bytes = codec.encodeResponse(toCheckResponse(allow));
+    const bytes = encodeWithWriter(toCheckResponse(allow));
 
     expect(hasEncodedSurrogate(bytes)).toBe(false);
     expect(decodeCheckResponse(bytes)).toMatchObject({
@@ -191,7 +189,7 @@ describe('lone surrogates in claims written as invalid UTF-8', () => {
   });
 
   it('writes the challenge of a denial as valid UTF-8', () => {
-    const bytes = codec.encodeResponse(toCheckResponse(deny));
+    const bytes = encodeWithWriter(toCheckResponse(deny));
 
     expect(hasEncodedSurrogate(bytes)).toBe(false);
     expect(JSON.stringify(decodeCheckResponse(bytes))).toContain('error_description=\\"\ufffd\\"');
@@ -200,7 +198,7 @@ describe('lone surrogates in claims written as invalid UTF-8', () => {
   it('keeps strings that are already well formed exactly as they are', () => {
     const emoji: Allow = { ...ALLOW, identity: { ...IDENTITY, subject: 'ali\u{1F600}ce' } };
 
-    const bytes = codec.encodeResponse(toCheckResponse(emoji));
+    const bytes = encodeWithWriter(toCheckResponse(emoji));
 
     expect(decodeCheckResponse(bytes)).toMatchObject({
       dynamic_metadata: { fields: { subject: { stringValue: 'ali\u{1F600}ce' } } },

@@ -1,5 +1,7 @@
+import { writeCheckResponse } from '../../src/envoy/check-response-wire.js';
 import type { CheckResponse } from '../../src/envoy/messages.js';
 import { loadProtoRoot } from '../../src/envoy/proto-root.js';
+import { ProtoWriter } from '../../src/envoy/proto-writer.js';
 
 const responseType = loadProtoRoot().lookupType('envoy.service.auth.v3.CheckResponse');
 
@@ -9,4 +11,11 @@ const responseType = loadProtoRoot().lookupType('envoy.service.auth.v3.CheckResp
  */
 export function encodeWithProtobufjs(response: CheckResponse): Buffer {
   return Buffer.from(responseType.encode(response as never).finish());
+}
+
+/** A CheckResponse as tollgate's own writer writes it. */
+export function encodeWithWriter(response: CheckResponse): Buffer {
+  const writer = new ProtoWriter();
+  writeCheckResponse(writer, response);
+  return writer.toBuffer();
 }
